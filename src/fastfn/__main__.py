@@ -1,0 +1,3 @@
+from fastfn._entry import main
+
+main()

@@ -1,0 +1,1 @@
+"""Deploy pipeline: models -> build -> plan -> execute -> recorded state."""

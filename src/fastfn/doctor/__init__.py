@@ -1,0 +1,1 @@
+"""Diagnoses for the failure modes the seeds hit."""

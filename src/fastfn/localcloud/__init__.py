@@ -1,0 +1,1 @@
+"""Local cloud: Fn platform, API gateway and local OCI services, for offline runs."""

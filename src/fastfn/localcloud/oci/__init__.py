@@ -1,0 +1,1 @@
+"""Local OCI services that the real oci SDK talks to."""
