@@ -1,0 +1,394 @@
+"""A local Fn platform: functions run as real processes, called the way the agent calls them.
+
+Each instance is a subprocess started with the same entrypoint a container uses
+(`fastfn serve module:app`), the FN_* variables and the function's config as environment,
+and a private socket directory. Like the agent, the platform watches that directory with
+inotify and dials on the CREATE of lsnr.sock; a function that is not listening within 5 s
+fails with the agent's "Container initialization timed out". Calls are one at a time per
+instance; a call past its timeout kills the instance (504); an instance that dies or answers
+with an outer status other than 200/502/504 is discarded (502) and the next call starts a
+fresh one. Idle instances are kept warm for a while, as the platform does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastfn.localcloud.fn.agent_client import (
+    AgentConnection,
+    ConnectionClosed,
+    FnResponse,
+    SocketContractError,
+    check_published_socket,
+)
+from fastfn.localcloud.fn.inotify import DirectoryWatch
+
+log = logging.getLogger("fastfn.localcloud.fn")
+
+INIT_TIMEOUT_S = 5.0
+MAX_BODY_BYTES = 6 * 1024 * 1024
+VALID_OUTER_STATUSES = frozenset({200, 502, 504})
+# Environment a container gets from its image rather than from Fn.
+_PASSTHROUGH_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR")
+
+__all__ = ["FnPlatform", "FnResponse", "FunctionSpec"]
+
+
+@dataclass
+class FunctionSpec:
+    fn_id: str
+    fn_name: str
+    app_id: str
+    app_name: str
+    source_dir: Path  # cwd and import path of the process
+    app: str  # "module:attr"
+    config: dict[str, str] = field(default_factory=dict)  # app config merged with fn config
+    memory_mb: int = 128
+    timeout_s: float = 30.0
+    # What the platform itself adds (resource principal variables, region metadata...).
+    platform_env: dict[str, str] = field(default_factory=dict)
+
+
+def platform_error(status: int, code: str, message: str) -> FnResponse:
+    body = json.dumps({"code": code, "message": message}).encode()
+    return FnResponse(status, [("Content-Type", "application/json")], body)
+
+
+def new_call_id() -> str:
+    # Fn call ids are ULIDs; time-ordered and unique is what matters here.
+    return f"{int(time.time() * 1000):012X}{secrets.token_hex(7).upper()}"
+
+
+class InstanceStartError(Exception):
+    def __init__(self, response: FnResponse) -> None:
+        super().__init__(response.body.decode())
+        self.response = response
+
+
+LogSink = Callable[[str, str], None]
+
+
+def _default_log_sink(fn_name: str, line: str) -> None:
+    sys.stderr.write(f"[{fn_name}] {line}\n")
+
+
+class FunctionInstance:
+    """One 'container': a process, its socket directory and the agent's connection to it."""
+
+    _counter = itertools.count(1)
+
+    def __init__(self, spec: FunctionSpec, root: Path, log_sink: LogSink) -> None:
+        self.spec = spec
+        self.number = next(self._counter)
+        self.socket_dir = root / f"i{self.number}"
+        self.log_sink = log_sink
+        self.process: asyncio.subprocess.Process | None = None
+        self.connection: AgentConnection | None = None
+        self.refused_dials = 0
+        self.socket_mode_at_create: int | None = None
+        self.started_at = 0.0
+        self.ready_s = 0.0
+        self.last_used = 0.0
+        self.calls = 0
+        self._log_tasks: list[asyncio.Task] = []
+
+    def environment(self) -> dict[str, str]:
+        spec = self.spec
+        env = {k: os.environ[k] for k in _PASSTHROUGH_ENV if k in os.environ}
+        env.update(spec.config)
+        env.update(spec.platform_env)
+        env.update({
+            "FN_LISTENER": f"unix:{self.socket_dir / 'lsnr.sock'}",
+            "FN_FORMAT": "http-stream",
+            "FN_MEMORY": str(spec.memory_mb),
+            "FN_TYPE": "sync",
+            "FN_FN_ID": spec.fn_id,
+            "FN_APP_ID": spec.app_id,
+            "FN_FN_NAME": spec.fn_name,
+            "FN_APP_NAME": spec.app_name,
+            "PYTHONPATH": os.fspath(spec.source_dir),
+            "PYTHONUNBUFFERED": "1",
+            "HOME": os.fspath(self.socket_dir),
+        })
+        return env
+
+    async def start(self) -> None:
+        self.socket_dir.mkdir(parents=True)
+        lsnr = self.socket_dir / "lsnr.sock"
+        self.started_at = time.perf_counter()
+        with DirectoryWatch(self.socket_dir) as watch:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "fastfn", "serve", self.spec.app,
+                cwd=self.spec.source_dir,
+                env=self.environment(),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+            self._log_tasks = [
+                asyncio.create_task(self._pump(self.process.stdout)),
+                asyncio.create_task(self._pump(self.process.stderr)),
+            ]
+            exited = asyncio.create_task(self.process.wait())
+            created = asyncio.create_task(watch.wait_for("lsnr.sock", INIT_TIMEOUT_S))
+            done, _ = await asyncio.wait({exited, created}, return_when=asyncio.FIRST_COMPLETED)
+            if created not in done:
+                created.cancel()
+                await self._drain_logs()
+                raise InstanceStartError(platform_error(
+                    502, "FunctionInvokeContainerFailed",
+                    f"function process exited with code {self.process.returncode} "
+                    "before listening; see its log"))
+            exited.cancel()
+            try:
+                created.result()
+            except TimeoutError:
+                await self.kill()
+                raise InstanceStartError(platform_error(
+                    504, "FunctionInvokeContainerInitTimeout",
+                    "Container initialization timed out, please ensure you are using the "
+                    "latest fdk and check the logs")) from None
+        # Dial at once, as the agent does on CREATE.
+        with contextlib.suppress(OSError):
+            self.socket_mode_at_create = os.stat(lsnr).st_mode & 0o777
+        try:
+            check_published_socket(lsnr)
+        except (SocketContractError, OSError) as exc:
+            await self.kill()
+            raise InstanceStartError(platform_error(
+                502, "FunctionInvokeContainerFailed", f"socket contract violated: {exc}"
+            )) from None
+        self.connection = await self._dial(lsnr)
+        self.ready_s = time.perf_counter() - self.started_at
+
+    async def _dial(self, lsnr: Path) -> AgentConnection:
+        deadline = time.perf_counter() + INIT_TIMEOUT_S
+        while True:
+            try:
+                return await AgentConnection.dial(lsnr)
+            except (ConnectionRefusedError, FileNotFoundError):
+                self.refused_dials += 1
+                if time.perf_counter() > deadline:
+                    await self.kill()
+                    raise InstanceStartError(platform_error(
+                        502, "FunctionInvokeContainerFailed",
+                        "function socket refused connections")) from None
+                await asyncio.sleep(0.005)
+
+    async def _pump(self, stream: asyncio.StreamReader | None) -> None:
+        if stream is None:
+            return
+        while line := await stream.readline():
+            self.log_sink(self.spec.fn_name, line.decode(errors="replace").rstrip("\n"))
+
+    async def _drain_logs(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*self._log_tasks), 1.0)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def call(self, headers: list[tuple[str, str]], body: bytes) -> FnResponse:
+        assert self.connection is not None
+        self.calls += 1
+        try:
+            return await self.connection.call(headers, body)
+        finally:
+            self.last_used = time.monotonic()
+
+    async def terminate(self, grace_s: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL after the grace period, as the platform stops containers."""
+        if self.connection is not None:
+            self.connection.close()
+        if self.alive:
+            assert self.process is not None
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), grace_s)
+            except TimeoutError:
+                await self.kill()
+        await self._drain_logs()
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    async def kill(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        if self.alive:
+            assert self.process is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            await self.process.wait()
+        await self._drain_logs()
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self.idle: deque[FunctionInstance] = deque()
+        self.busy = 0
+        self.available = asyncio.Condition()
+
+
+class FnPlatform:
+    """Runs functions locally: a small warm pool per function, one call per instance."""
+
+    def __init__(self, work_dir: Path | None = None, max_instances: int = 2,
+                 idle_timeout_s: float = 30.0, log_sink: LogSink | None = None) -> None:
+        self._own_dir = work_dir is None
+        # Short base path: socket paths must stay under 107 bytes.
+        self.work_dir = Path(tempfile.mkdtemp(prefix="fastfn-")) if work_dir is None else work_dir
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.max_instances = max_instances
+        self.idle_timeout_s = idle_timeout_s
+        self.log_sink = log_sink or _default_log_sink
+        self._pools: dict[str, _Pool] = {}
+        self._reaper: asyncio.Task | None = None
+        self.started_instances: list[FunctionInstance] = []
+
+    def _pool(self, fn_id: str) -> _Pool:
+        pool = self._pools.get(fn_id)
+        if pool is None:
+            pool = self._pools[fn_id] = _Pool()
+        return pool
+
+    async def _acquire(self, spec: FunctionSpec) -> FunctionInstance:
+        pool = self._pool(spec.fn_id)
+        async with pool.available:
+            while True:
+                while pool.idle:
+                    instance = pool.idle.pop()  # most recently used: warmest
+                    if instance.alive:
+                        pool.busy += 1
+                        return instance
+                    await instance.kill()
+                if pool.busy < self.max_instances:
+                    pool.busy += 1
+                    break
+                await pool.available.wait()
+        instance = FunctionInstance(spec, self.work_dir, self.log_sink)
+        self.started_instances.append(instance)
+        try:
+            await instance.start()
+        except BaseException:
+            await self._release(spec.fn_id, None)
+            raise
+        log.info("instance started", extra={"fn": spec.fn_name, "instance": instance.number,
+                                            "ready_ms": round(instance.ready_s * 1000, 1)})
+        return instance
+
+    async def _release(self, fn_id: str, instance: FunctionInstance | None) -> None:
+        pool = self._pool(fn_id)
+        async with pool.available:
+            pool.busy -= 1
+            if instance is not None and instance.alive:
+                pool.idle.append(instance)
+            pool.available.notify()
+        if self._reaper is None:
+            self._reaper = asyncio.create_task(self._reap_idle())
+
+    async def _reap_idle(self) -> None:
+        while True:
+            await asyncio.sleep(max(self.idle_timeout_s / 4, 0.05))
+            now = time.monotonic()
+            for pool in self._pools.values():
+                for instance in [i for i in pool.idle if now - i.last_used > self.idle_timeout_s]:
+                    pool.idle.remove(instance)
+                    await instance.terminate()
+
+    async def invoke(self, spec: FunctionSpec, body: bytes,
+                     headers: list[tuple[str, str]] | None = None) -> FnResponse:
+        """One call as the agent makes it. `headers` are the caller's Fn/Fn-Http-* headers."""
+        if len(body) > MAX_BODY_BYTES:
+            return platform_error(413, "PayloadTooLarge",
+                                  f"request body is {len(body)} bytes; the limit is "
+                                  f"{MAX_BODY_BYTES}")
+        call_id = new_call_id()
+        deadline = datetime.now(UTC) + timedelta(seconds=spec.timeout_s)
+        given = {name.lower() for name, _ in headers or ()}
+        call_headers = [
+            ("Fn-Call-Id", call_id),
+            ("Fn-Deadline", deadline.isoformat(timespec="milliseconds").replace("+00:00", "Z")),
+        ]
+        if "fn-intent" not in given:
+            call_headers.append(("Fn-Intent", "httprequest"))
+        if "fn-invoke-type" not in given:
+            call_headers.append(("Fn-Invoke-Type", "sync"))
+        if "opc-request-id" not in given:
+            call_headers.append(("Opc-Request-Id", call_id))
+        call_headers += headers or []
+
+        try:
+            instance = await self._acquire(spec)
+        except InstanceStartError as exc:
+            return exc.response
+        try:
+            response = await asyncio.wait_for(instance.call(call_headers, body), spec.timeout_s)
+        except TimeoutError:
+            await instance.kill()
+            await self._release(spec.fn_id, None)
+            return platform_error(504, "FunctionInvokeTimeout",
+                                  f"function did not answer within {spec.timeout_s:g} s")
+        except (ConnectionClosed, ConnectionError, OSError) as exc:
+            await instance.kill()
+            await self._release(spec.fn_id, None)
+            return platform_error(502, "FunctionInvokeExecutionFailed",
+                                  f"function failed: {exc}")
+        except BaseException:
+            await instance.kill()
+            await self._release(spec.fn_id, None)
+            raise
+        if response.status not in VALID_OUTER_STATUSES:
+            await instance.kill()
+            await self._release(spec.fn_id, None)
+            return platform_error(502, "FunctionInvokeInvalidResponse",
+                                  f"invalid function response: outer status {response.status}")
+        if len(response.body) > MAX_BODY_BYTES:
+            await self._release(spec.fn_id, instance)
+            return platform_error(502, "FunctionInvokeResponseTooLarge",
+                                  "function response is over the 6 MB limit")
+        await self._release(spec.fn_id, instance)
+        return response
+
+    async def stop_function(self, fn_id: str) -> None:
+        pool = self._pools.pop(fn_id, None)
+        if pool is not None:
+            for instance in list(pool.idle):
+                await instance.terminate()
+
+    async def aclose(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for fn_id in list(self._pools):
+            await self.stop_function(fn_id)
+        for instance in self.started_instances:
+            if instance.alive:
+                await instance.kill()
+        if self._own_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    async def __aenter__(self) -> FnPlatform:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,1 @@
+"""The Fn http-stream contract (OCI Functions): socket handshake, call translation, server."""
