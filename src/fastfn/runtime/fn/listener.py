@@ -8,6 +8,7 @@ then publish it with a relative symlink in the same directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -82,7 +83,5 @@ def publish(paths: ListenerPaths) -> None:
 
 def remove(paths: ListenerPaths) -> None:
     for path in (paths.listener, paths.phony):
-        try:
+        with contextlib.suppress(ListenerError, OSError):
             _remove_stale(path)
-        except (ListenerError, OSError):
-            pass

@@ -1,0 +1,32 @@
+"""The `fastfn` command line (typer + rich). `fastfn serve` is dispatched before this
+package is imported (see fastfn._entry), so nothing here slows a function's cold start."""
+
+from __future__ import annotations
+
+import typer
+
+from fastfn.cli import dev, invoke, scaffold
+
+app = typer.Typer(
+    name="fastfn",
+    help="Run one FastAPI/ASGI app on OCI Functions, AWS Lambda and instance pools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def serve(
+    app_spec: str = typer.Argument(None, metavar="MODULE:APP", help="the ASGI app"),
+) -> None:
+    """Serve an ASGI app under the Fn http-stream contract (a container's entrypoint)."""
+    from fastfn.runtime.serve import main
+
+    raise typer.Exit(main([app_spec] if app_spec else []))
+
+
+app.command()(dev.dev)
+app.command()(invoke.invoke)
+app.command()(scaffold.init)
+app.command()(scaffold.dockerfile)

@@ -1,0 +1,28 @@
+"""What the commands share: consoles, manifest loading with clean errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from fastfn.manifest import Manifest, ManifestError, ResolvedFunction, load
+
+console = Console()
+err_console = Console(stderr=True)
+
+DEV_STATE = Path(".fastfn") / "dev.json"
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def load_service(service_dir: Path, stage: str | None) -> tuple[Manifest, ResolvedFunction]:
+    try:
+        manifest = load(service_dir)
+        return manifest, manifest.resolve(stage)
+    except ManifestError as exc:
+        raise fail(str(exc)) from None

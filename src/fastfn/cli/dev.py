@@ -1,0 +1,57 @@
+"""`fastfn dev`: run a service on the local Fn platform behind the local API gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from fastfn.cli.common import DEV_STATE, console, load_service
+from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
+from fastfn.localcloud.fn.platform import FnPlatform
+from fastfn.localcloud.fn.service import function_spec
+
+
+def _print_log(fn_name: str, line: str) -> None:
+    console.print(f"[dim]{fn_name}[/] {line}", highlight=False, markup=False, soft_wrap=True)
+
+
+def dev(
+    service_dir: Path = typer.Argument(Path("."), help="service directory (with fastfn.yaml)"),
+    port: int = typer.Option(8080, help="gateway port on 127.0.0.1 (0 picks a free one)"),
+    stage: str = typer.Option(None, help="stage whose overrides apply"),
+    instances: int = typer.Option(2, help="warm instances at most, one call at a time each"),
+) -> None:
+    """Run a service locally behind an API gateway and print its URL."""
+    _, fn = load_service(service_dir, stage)
+    spec = function_spec(service_dir, fn, app_name=f"{fn.service}-dev")
+    platform = FnPlatform(max_instances=instances, log_sink=_print_log)
+    gateway = Gateway(platform, [GatewayRoute(fn.path_prefix, spec)])
+    asyncio.run(_run(service_dir, gateway, port, fn.path_prefix, spec.fn_id))
+
+
+async def _run(service_dir: Path, gateway: Gateway, port: int, prefix: str, fn_id: str) -> None:
+    server = GatewayServer(gateway, port=port)
+    await server.start()
+    base = server.url + prefix
+    invoke_url = f"{server.url}/20181201/functions/{fn_id}/actions/invoke"
+    table = Table(title="fastfn dev", show_header=False)
+    table.add_row("gateway", base + "/")
+    table.add_row("direct invoke", invoke_url)
+    table.add_row("function", gateway.routes[0].spec.fn_name)
+    console.print(table)
+    state_file = service_dir / DEV_STATE
+    state_file.parent.mkdir(exist_ok=True)
+    state_file.write_text(json.dumps({"url": server.url, "gateway": base, "fn_id": fn_id,
+                                      "pid": os.getpid()}))
+    console.print(f"try: curl -i {base}/", highlight=False)
+    try:
+        await server.wait()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            state_file.unlink()
