@@ -63,6 +63,12 @@ class FunctionSpec:
     timeout_s: float = 30.0
     # What the platform itself adds (resource principal variables, region metadata...).
     platform_env: dict[str, str] = field(default_factory=dict)
+    # The container's CMD; default `fastfn serve <app>`. Other servers can be run to see
+    # how they fare under the agent (seed 000's `uvicorn --uds`, say).
+    command: list[str] | None = None
+
+    def argv(self) -> list[str]:
+        return self.command or [sys.executable, "-m", "fastfn", "serve", self.app]
 
 
 def platform_error(status: int, code: str, message: str) -> FnResponse:
@@ -73,6 +79,11 @@ def platform_error(status: int, code: str, message: str) -> FnResponse:
 def new_call_id() -> str:
     # Fn call ids are ULIDs; time-ordered and unique is what matters here.
     return f"{int(time.time() * 1000):012X}{secrets.token_hex(7).upper()}"
+
+
+def _timed_out(spec: FunctionSpec) -> FnResponse:
+    return platform_error(504, "FunctionInvokeTimeout",
+                          f"function did not answer within {spec.timeout_s:g} s")
 
 
 class InstanceStartError(Exception):
@@ -134,7 +145,7 @@ class FunctionInstance:
         self.started_at = time.perf_counter()
         with DirectoryWatch(self.socket_dir) as watch:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "fastfn", "serve", self.spec.app,
+                *self.spec.argv(),
                 cwd=self.spec.source_dir,
                 env=self.environment(),
                 stdin=asyncio.subprocess.DEVNULL,
@@ -340,33 +351,38 @@ class FnPlatform:
             instance = await self._acquire(spec)
         except InstanceStartError as exc:
             return exc.response
+        failure: FnResponse | None = None
         try:
             response = await asyncio.wait_for(instance.call(call_headers, body), spec.timeout_s)
         except TimeoutError:
-            await instance.kill()
-            await self._release(spec.fn_id, None)
-            return platform_error(504, "FunctionInvokeTimeout",
-                                  f"function did not answer within {spec.timeout_s:g} s")
-        except (ConnectionClosed, ConnectionError, OSError) as exc:
-            await instance.kill()
-            await self._release(spec.fn_id, None)
-            return platform_error(502, "FunctionInvokeExecutionFailed",
-                                  f"function failed: {exc}")
+            failure = _timed_out(spec)
+        except (ConnectionClosed, OSError) as exc:
+            failure = platform_error(502, "FunctionInvokeExecutionFailed",
+                                     f"function failed: {exc}")
         except BaseException:
-            await instance.kill()
-            await self._release(spec.fn_id, None)
+            await self._discard(spec, instance)
             raise
-        if response.status not in VALID_OUTER_STATUSES:
-            await instance.kill()
-            await self._release(spec.fn_id, None)
-            return platform_error(502, "FunctionInvokeInvalidResponse",
-                                  f"invalid function response: outer status {response.status}")
+        else:
+            if response.status == 504:
+                # The platform stops a timed-out container rather than trust that the work
+                # inside it stopped (a sync endpoint's thread cannot be cancelled).
+                failure = _timed_out(spec)
+            elif response.status not in VALID_OUTER_STATUSES:
+                failure = platform_error(502, "FunctionInvokeInvalidResponse",
+                                         f"invalid function response: outer status "
+                                         f"{response.status}")
+        if failure is not None:
+            await self._discard(spec, instance)
+            return failure
+        await self._release(spec.fn_id, instance)
         if len(response.body) > MAX_BODY_BYTES:
-            await self._release(spec.fn_id, instance)
             return platform_error(502, "FunctionInvokeResponseTooLarge",
                                   "function response is over the 6 MB limit")
-        await self._release(spec.fn_id, instance)
         return response
+
+    async def _discard(self, spec: FunctionSpec, instance: FunctionInstance) -> None:
+        await instance.kill()
+        await self._release(spec.fn_id, None)
 
     async def stop_function(self, fn_id: str) -> None:
         pool = self._pools.pop(fn_id, None)
