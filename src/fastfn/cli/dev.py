@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from fastfn.cli.common import DEV_STATE, console, load_service
 from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
@@ -18,7 +19,7 @@ from fastfn.localcloud.fn.service import function_spec
 
 
 def _print_log(fn_name: str, line: str) -> None:
-    console.print(f"[dim]{fn_name}[/] {line}", highlight=False, markup=False, soft_wrap=True)
+    console.print(Text.assemble((fn_name, "dim"), " ", line), highlight=False, soft_wrap=True)
 
 
 def dev(
@@ -32,7 +33,9 @@ def dev(
     spec = function_spec(service_dir, fn, app_name=f"{fn.service}-dev")
     platform = FnPlatform(max_instances=instances, log_sink=_print_log)
     gateway = Gateway(platform, [GatewayRoute(fn.path_prefix, spec)])
-    asyncio.run(_run(service_dir, gateway, port, fn.path_prefix, spec.fn_id))
+    # uvicorn handles Ctrl-C (graceful shutdown), then re-raises it: that is a clean exit.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(service_dir, gateway, port, fn.path_prefix, spec.fn_id))
 
 
 async def _run(service_dir: Path, gateway: Gateway, port: int, prefix: str, fn_id: str) -> None:

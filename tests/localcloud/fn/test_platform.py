@@ -12,6 +12,7 @@ import pytest
 
 from fastfn.localcloud.fn.agent_client import SocketContractError, check_published_socket
 from fastfn.localcloud.fn.platform import FnPlatform, FunctionSpec
+
 from fnhelpers import APPS_DIR, json_body, probe_spec, started_instance
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fastfn.localcloud.fn.platform import FunctionInstance
+
 from fnhelpers import probe_spec, short_socket_root, started_instance
 
 

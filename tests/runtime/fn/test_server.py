@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from fastfn.localcloud.fn.platform import FunctionInstance
+
 from fnhelpers import deadline, gateway_headers, json_body, probe_spec, started_instance
 
 OUTER = {200, 502, 504}

@@ -1,0 +1,118 @@
+"""The fastfn command as a user runs it: real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+FASTFN = [sys.executable, "-m", "fastfn"]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*FASTFN, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    result = run("init", "shop", "--dir", str(root / "shop"))
+    assert result.returncode == 0, result.stderr
+    return root / "shop"
+
+
+def test_init_scaffolds_a_service(service: Path):
+    assert sorted(p.name for p in service.iterdir()) == [
+        ".dockerignore", "Dockerfile", "fastfn.yaml", "main.py", "requirements.txt"]
+    assert 'CMD ["fastfn", "serve", "main:app"]' in (service / "Dockerfile").read_text()
+
+
+def test_init_refuses_a_non_empty_directory(service: Path):
+    result = run("init", "shop", "--dir", str(service))
+    assert result.returncode == 1
+    assert "not empty" in result.stderr
+
+
+def test_direct_invoke_reaches_the_default_route(service: Path):
+    result = run("invoke", str(service), "--body", '{"name": "pen"}',
+                 "-H", "Content-Type: application/json", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["status"] == 201 and out["outer_status"] == 200
+    assert out["body"] == {"name": "pen", "description": None}
+
+
+def test_gateway_style_invoke_with_method_and_path(service: Path, tmp_path: Path):
+    body = tmp_path / "body.json"
+    body.write_text('{"description": "no name"}')
+    result = run("invoke", str(service), "-X", "POST", "--path", "/items",
+                 "-H", "Content-Type: application/json", "--body", f"@{body}", "--json")
+    out = json.loads(result.stdout)
+    assert out["status"] == 422
+    assert out["body"]["detail"][0]["loc"] == ["body", "name"]
+    missing = run("invoke", str(service), "-X", "GET", "--path", "/nope")
+    assert missing.returncode == 0
+    assert missing.stdout.startswith("HTTP 404")
+
+
+def test_bad_header_and_bad_manifest_are_clear_errors(service: Path, tmp_path: Path):
+    result = run("invoke", str(service), "-H", "no colon here")
+    assert result.returncode == 1
+    assert "--header must look like 'Name: value'" in result.stderr
+    (tmp_path / "fastfn.yaml").write_text("name: x\nmemory: 100\n")
+    bad = run("invoke", str(tmp_path))
+    assert bad.returncode == 1
+    assert "fastfn.yaml: memory: must be one of" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_serve_outside_fn_explains_itself(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k != "FN_LISTENER"}
+    result = run("serve", "main:app", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "FN_LISTENER is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dockerfile_command_prints_the_shape_platform(service: Path):
+    result = run("dockerfile", str(service))
+    assert result.returncode == 0
+    assert "FROM --platform=linux/amd64" in result.stdout
+
+
+def test_dev_serves_the_gateway_and_invoke_finds_it(service: Path):
+    proc = subprocess.Popen([*FASTFN, "dev", str(service), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state = service / ".fastfn" / "dev.json"
+    try:
+        deadline = time.monotonic() + 30
+        while not state.exists():
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "fastfn dev did not start"
+            time.sleep(0.1)
+        info = json.loads(state.read_text())
+        base = info["gateway"]
+        created = httpx.post(f"{base}/items", json={"name": "cup"}, timeout=30)
+        assert created.status_code == 201
+        assert httpx.post(f"{base}/items", json={}, timeout=30).status_code == 422
+        assert httpx.get(f"{base}/missing", timeout=30).status_code == 404
+        direct = run("invoke", str(service), "--body", '{"name": "via dev"}',
+                     "-H", "Content-Type: application/json", "--json")
+        assert json.loads(direct.stdout)["status"] == 201
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    # The direct invoke went through the running dev server: its function logged the call.
+    assert '"path": "/items", "status": 201' in output
+    assert output.count('"status": 201') >= 2
+    assert not state.exists()
