@@ -41,4 +41,7 @@ def configure(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    known = logging.getLevelNamesMapping()
+    root.setLevel(known.get(level.upper(), logging.INFO))
+    if level.upper() not in known:
+        logging.getLogger("fastfn").warning("unknown log level %r; using INFO", level)

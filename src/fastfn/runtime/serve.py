@@ -8,7 +8,6 @@ call in flight finish, run lifespan shutdown, remove the socket files, exit 0.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import logging
@@ -102,16 +101,35 @@ async def serve(app: Any, config: FnConfig, paths: listener.ListenerPaths,
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fastfn serve",
-        description="Serve an ASGI app under the Fn http-stream contract (container entrypoint).",
-    )
-    parser.add_argument("app", nargs="?", default=os.environ.get(ENV_APP),
-                        help=f"module:attribute of the ASGI app (default: ${ENV_APP})")
-    parser.add_argument("--app-dir", default=".", help="directory to import the app from")
-    parser.add_argument("--log-level", default=os.environ.get("FASTFN_LOG_LEVEL", "INFO"))
-    return parser
+USAGE = "usage: fastfn serve [MODULE:APP] [--app-dir DIR] [--log-level LEVEL]"
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_args(argv: list[str]) -> tuple[str | None, str, str]:
+    """(app, app_dir, log_level). Hand-rolled: argparse costs milliseconds of cold start,
+    and `fastfn serve --help` is answered by the full CLI instead."""
+    app = os.environ.get(ENV_APP)
+    app_dir = "."
+    level = os.environ.get("FASTFN_LOG_LEVEL", "INFO")
+    args = iter(argv)
+    for arg in args:
+        option, eq, inline = arg.partition("=")
+        if option in ("--app-dir", "--log-level"):
+            value = inline if eq else next(args, None)
+            if not value:
+                raise UsageError(f"{option} needs a value\n{USAGE}")
+            if option == "--app-dir":
+                app_dir = value
+            else:
+                level = value
+        elif arg.startswith("-"):
+            raise UsageError(f"unknown option {arg}\n{USAGE}")
+        else:
+            app = arg
+    return app, app_dir, level
 
 
 def _event_loop_factory() -> Any:
@@ -129,15 +147,19 @@ def _event_loop_factory() -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
-    args = _parser().parse_args(argv)
-    logs.configure(args.log_level)
-    if not args.app:
+    try:
+        app_spec, app_dir, level = parse_args(sys.argv[2:] if argv is None else argv)
+    except UsageError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    logs.configure(level)
+    if not app_spec:
         log.error(f"no app given: pass module:attribute or set {ENV_APP}")
         return 2
     try:
         paths = listener.ListenerPaths.from_env_value(os.environ.get("FN_LISTENER"))
         config = FnConfig.from_env()
-        app = import_app(args.app, args.app_dir)
+        app = import_app(app_spec, app_dir)
     except (listener.ListenerError, RouteError, AppImportError) as exc:
         log.error(str(exc))
         return 2

@@ -111,3 +111,14 @@ def test_app_response_encoding_is_outer_200_with_prefixed_headers():
     assert lines.count(b"Fn-Http-H-Set-Cookie: b=2") == 1
     assert b"Content-Length: 2" in lines
     assert body == b"no"
+
+
+def test_serve_arguments():
+    from fastfn.runtime.serve import UsageError, parse_args
+
+    assert parse_args(["main:app", "--app-dir", "src", "--log-level=debug"]) == (
+        "main:app", "src", "debug")
+    with pytest.raises(UsageError, match="unknown option --port"):
+        parse_args(["main:app", "--port", "80"])
+    with pytest.raises(UsageError, match="--app-dir needs a value"):
+        parse_args(["main:app", "--app-dir"])
