@@ -26,3 +26,17 @@ def load_service(service_dir: Path, stage: str | None) -> tuple[Manifest, Resolv
         return manifest, manifest.resolve(stage)
     except ManifestError as exc:
         raise fail(str(exc)) from None
+
+
+def parse_assignments(values: list[str], option: str) -> dict[str, str]:
+    """`--config KEY=VALUE` pairs, with the key checked as Fn checks config keys."""
+    from fastfn.manifest import CONFIG_KEY
+
+    parsed: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not CONFIG_KEY.match(key):
+            raise fail(f"{option} must look like KEY=VALUE with KEY matching "
+                        f"[A-Za-z_][A-Za-z0-9_]*, got {key or item!r}")
+        parsed[key] = value
+    return parsed

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from fastfn.cli.common import DEV_STATE, console, load_service
+from fastfn.cli.common import DEV_STATE, console, load_service, parse_assignments
 from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
 from fastfn.localcloud.fn.platform import FnPlatform
 from fastfn.localcloud.fn.service import function_spec
@@ -27,10 +27,15 @@ def dev(
     port: int = typer.Option(8080, help="gateway port on 127.0.0.1 (0 picks a free one)"),
     stage: str = typer.Option(None, help="stage whose overrides apply"),
     instances: int = typer.Option(2, help="warm instances at most, one call at a time each"),
+    config: list[str] = typer.Option(
+        [], "--config", "-c",
+        help="KEY=VALUE added to the function's config for this run (repeatable); "
+        "never written to disk"),
 ) -> None:
     """Run a service locally behind an API gateway and print its URL."""
     _, fn = load_service(service_dir, stage)
-    spec = function_spec(service_dir, fn, app_name=f"{fn.service}-dev")
+    extra = parse_assignments(config, "--config")
+    spec = function_spec(service_dir, fn, app_name=f"{fn.service}-dev", extra_config=extra)
     platform = FnPlatform(max_instances=instances, log_sink=_print_log)
     gateway = Gateway(platform, [GatewayRoute(fn.path_prefix, spec)])
     # uvicorn handles Ctrl-C (graceful shutdown), then re-raises it: that is a clean exit.

@@ -15,7 +15,14 @@ from pathlib import Path
 import httpx
 import typer
 
-from fastfn.cli.common import DEV_STATE, console, err_console, fail, load_service
+from fastfn.cli.common import (
+    DEV_STATE,
+    console,
+    err_console,
+    fail,
+    load_service,
+    parse_assignments,
+)
 from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute
 from fastfn.localcloud.fn.platform import FnPlatform
 from fastfn.localcloud.fn.service import function_spec
@@ -66,6 +73,10 @@ def invoke(
     body: str = typer.Option(None, "--body", "-d", help="body text, @file, or - for stdin"),
     intent: str = typer.Option("httprequest", help="Fn-Intent of a direct invoke"),
     stage: str = typer.Option(None, help="stage whose overrides apply"),
+    config: list[str] = typer.Option(
+        [], "--config", "-c",
+        help="KEY=VALUE added to the function's config for this run (repeatable); "
+        "never written to disk"),
     url: str = typer.Option(None, help="a running fastfn dev server (default: autodetect)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON object"),
     logs: bool = typer.Option(False, "--logs", help="print the function's log lines"),
@@ -86,10 +97,14 @@ def invoke(
     else:
         call = Call("POST", "", [*headers, ("Fn-Intent", intent)], payload, direct=True)
     if info is not None:
+        if config:
+            err_console.print("note: --config is ignored: the function runs in the fastfn dev "
+                              f"server at {info['url']}, with that server's config")
         response = _over_http(info["url"], info.get("fn_id", fn.name), fn.timeout, call)
     else:
         log_lines: list[str] = []
-        response = asyncio.run(_in_process(service_dir, fn, call, log_lines))
+        extra = parse_assignments(config, "--config")
+        response = asyncio.run(_in_process(service_dir, fn, call, log_lines, extra))
         if logs or response.status_code >= 500:
             for line in log_lines:
                 err_console.print(line, markup=False, highlight=False, style="dim",
@@ -125,8 +140,9 @@ def _over_http(base_url: str, fn_id: str, timeout: int, call: Call) -> httpx.Res
 
 
 async def _in_process(service_dir: Path, fn: ResolvedFunction, call: Call,
-                      log_lines: list[str]) -> httpx.Response:
-    spec = function_spec(service_dir, fn, app_name=f"{fn.service}-local")
+                      log_lines: list[str], extra_config: dict[str, str]) -> httpx.Response:
+    spec = function_spec(service_dir, fn, app_name=f"{fn.service}-local",
+                         extra_config=extra_config)
     platform = FnPlatform(max_instances=1,
                           log_sink=lambda name, line: log_lines.append(f"{name} {line}"))
     gateway = Gateway(platform, [GatewayRoute(fn.path_prefix, spec)])
