@@ -30,6 +30,12 @@ from fastfn.runtime.fn.bridge import (
 log = logging.getLogger("fastfn.call")
 
 
+def _expire(task: asyncio.Task | None, expired: list[bool]) -> None:
+    expired.append(True)
+    if task is not None:
+        task.cancel()
+
+
 class _Call:
     __slots__ = ("body", "body_size", "headers", "keep_alive", "method", "url")
 
@@ -215,20 +221,24 @@ class CallProtocol(asyncio.Protocol):
                 if not message.get("more_body", False):
                     response.complete = True
 
-        remaining = None
+        timer: asyncio.TimerHandle | None = None
+        expired: list[bool] = []
+        task = asyncio.current_task()
         if ctx.deadline is not None:
-            remaining = ctx.remaining_seconds()
-            if remaining is not None and remaining <= 0:
+            remaining = ctx.deadline.timestamp() - time.time()
+            if remaining <= 0:
                 log.warning("call arrived after its deadline", extra={"status": 504})
                 return encode_outer_error(504, "the call's Fn-Deadline has passed",
                                           ctx.call_id, keep_alive)
+            # One timer handle rather than asyncio.timeout(): this is on every call's path.
+            timer = asyncio.get_running_loop().call_later(remaining, _expire, task, expired)
         try:
-            if remaining is None:
-                await self.server.app(scope, receive, send)
-            else:
-                async with asyncio.timeout(remaining):
-                    await self.server.app(scope, receive, send)
-        except TimeoutError:
+            await self.server.app(scope, receive, send)
+        except asyncio.CancelledError:
+            if not expired:
+                raise
+            if task is not None:
+                task.uncancel()
             log.error("call timed out at its deadline", extra={"status": 504})
             return encode_outer_error(504, "the function did not answer before its deadline",
                                       ctx.call_id, keep_alive)
@@ -237,6 +247,8 @@ class CallProtocol(asyncio.Protocol):
             return encode_outer_error(502, "the function raised an unhandled exception",
                                       ctx.call_id, keep_alive)
         finally:
+            if timer is not None:
+                timer.cancel()
             finished.set()
 
         if not response.started or not response.complete:
