@@ -16,6 +16,7 @@ from typing import Any
 
 import httptools
 
+from fastfn.runtime import logs
 from fastfn.runtime.context import SCOPE_KEY, FnContext, _current
 from fastfn.runtime.fn.bridge import (
     FnConfig,
@@ -262,9 +263,8 @@ class CallProtocol(asyncio.Protocol):
                 502, f"response body is {response.size} bytes; the limit is {limit}",
                 ctx.call_id, keep_alive)
         payload = b"".join(response.body)
-        if log.isEnabledFor(logging.INFO):
-            log.info("call", extra={
-                "method": scope["method"], "path": scope["path"], "status": response.status,
-                "ms": round((time.perf_counter() - started) * 1000, 2),
-            })
+        # Logged once the response is written: the agent should not wait for our log line.
+        asyncio.get_running_loop().call_soon(
+            logs.access, ctx.call_id, scope["method"], scope["path"], response.status,
+            (time.perf_counter() - started) * 1000)
         return encode_app_response(response.status, response.headers, payload, keep_alive)
