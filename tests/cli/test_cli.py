@@ -116,3 +116,28 @@ def test_dev_serves_the_gateway_and_invoke_finds_it(service: Path):
     assert '"path": "/items", "status": 201' in output
     assert output.count('"status": 201') >= 2
     assert not state.exists()
+
+
+def test_dev_restarts_instances_when_source_changes(tmp_path: Path):
+    service = tmp_path / "svc"
+    assert run("init", "svc", "--dir", str(service)).returncode == 0
+    proc = subprocess.Popen([*FASTFN, "dev", str(service), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state = service / ".fastfn" / "dev.json"
+    try:
+        deadline = time.monotonic() + 30
+        while not state.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        base = json.loads(state.read_text())["gateway"]
+        assert httpx.get(f"{base}/health", timeout=30).json() == {"status": "ok"}
+        main = service / "main.py"
+        main.write_text(main.read_text().replace('{"status": "ok"}', '{"status": "edited"}'))
+        deadline = time.monotonic() + 20
+        while httpx.get(f"{base}/health", timeout=30).json() != {"status": "edited"}:
+            assert time.monotonic() < deadline, "the edit was not picked up"
+            time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert "source changed" in output

@@ -27,6 +27,7 @@ def dev(
     port: int = typer.Option(8080, help="gateway port on 127.0.0.1 (0 picks a free one)"),
     stage: str = typer.Option(None, help="stage whose overrides apply"),
     instances: int = typer.Option(2, help="warm instances at most, one call at a time each"),
+    reload: bool = typer.Option(True, help="restart instances when a .py file changes"),
     config: list[str] = typer.Option(
         [], "--config", "-c",
         help="KEY=VALUE added to the function's config for this run (repeatable); "
@@ -40,10 +41,37 @@ def dev(
     gateway = Gateway(platform, [GatewayRoute(fn.path_prefix, spec)])
     # uvicorn handles Ctrl-C (graceful shutdown), then re-raises it: that is a clean exit.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(service_dir, gateway, port, fn.path_prefix, spec.fn_id))
+        asyncio.run(_run(service_dir, gateway, port, fn.path_prefix, spec.fn_id, reload))
 
 
-async def _run(service_dir: Path, gateway: Gateway, port: int, prefix: str, fn_id: str) -> None:
+def _source_stamp(service_dir: Path) -> tuple[float, int]:
+    stamps = [p.stat().st_mtime for p in service_dir.rglob("*.py") if ".venv" not in p.parts]
+    return max(stamps, default=0.0), len(stamps)
+
+
+async def _reload_on_change(service_dir: Path, gateway: Gateway, fn_id: str) -> None:
+    """Poll, not inotify: edits land in subdirectories too, and a second is fast enough."""
+    last = _source_stamp(service_dir)
+    manifest_stamp = _manifest_stamp(service_dir)
+    while True:
+        await asyncio.sleep(1.0)
+        current = _source_stamp(service_dir)
+        if current != last:
+            last = current
+            await gateway.platform.stop_function(fn_id)
+            console.print("[yellow]source changed: instances restarted[/]")
+        if _manifest_stamp(service_dir) != manifest_stamp:
+            manifest_stamp = _manifest_stamp(service_dir)
+            console.print("[yellow]the manifest changed: restart fastfn dev to apply it[/]")
+
+
+def _manifest_stamp(service_dir: Path) -> float:
+    paths = [service_dir / name for name in ("fastfn.yaml", "fastfn.yml", "func.yaml")]
+    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
+
+
+async def _run(service_dir: Path, gateway: Gateway, port: int, prefix: str, fn_id: str,
+               reload: bool) -> None:
     server = GatewayServer(gateway, port=port)
     await server.start()
     base = server.url + prefix
@@ -58,8 +86,13 @@ async def _run(service_dir: Path, gateway: Gateway, port: int, prefix: str, fn_i
     state_file.write_text(json.dumps({"url": server.url, "gateway": base, "fn_id": fn_id,
                                       "pid": os.getpid()}))
     console.print(f"try: curl -i {base}/", highlight=False)
+    watcher = None
+    if reload:
+        watcher = asyncio.create_task(_reload_on_change(service_dir, gateway, fn_id))
     try:
         await server.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         with contextlib.suppress(FileNotFoundError):
             state_file.unlink()

@@ -192,3 +192,16 @@ async def test_100_cold_starts_dialled_on_create_see_no_refusal_and_mode_0666(
         await instance.kill()
     assert sum(refused) == 0
     assert modes == {0o666}
+
+
+async def test_stop_function_retires_idle_and_busy_instances(platform: FnPlatform,
+                                                             tmp_path: Path):
+    spec = probe_spec(tmp_path)
+    first = json_body(await platform.invoke(spec, b"", gw("GET", "/lifespan")))["pid"]
+    busy = asyncio.create_task(platform.invoke(spec, b"", gw("GET", "/sleep/0.5")))
+    await asyncio.sleep(0.2)
+    await platform.stop_function(spec.fn_id)
+    assert (await busy).status == 200  # the call in flight finishes
+    after = json_body(await platform.invoke(spec, b"", gw("GET", "/lifespan")))["pid"]
+    assert after != first
+    assert sum(1 for i in platform.started_instances if i.alive) == 1

@@ -117,6 +117,7 @@ class FunctionInstance:
         self.ready_s = 0.0
         self.last_used = 0.0
         self.calls = 0
+        self.generation = 0
         self._log_tasks: list[asyncio.Task] = []
 
     def environment(self) -> dict[str, str]:
@@ -257,6 +258,8 @@ class _Pool:
         self.idle: deque[FunctionInstance] = deque()
         self.busy = 0
         self.available = asyncio.Condition()
+        # Bumped by stop_function: instances of an older generation are retired on release.
+        self.generation = 0
 
 
 class FnPlatform:
@@ -296,6 +299,7 @@ class FnPlatform:
                     break
                 await pool.available.wait()
         instance = FunctionInstance(spec, self.work_dir, self.log_sink)
+        instance.generation = pool.generation
         self.started_instances.append(instance)
         try:
             await instance.start()
@@ -308,11 +312,17 @@ class FnPlatform:
 
     async def _release(self, fn_id: str, instance: FunctionInstance | None) -> None:
         pool = self._pool(fn_id)
+        retired = None
         async with pool.available:
             pool.busy -= 1
             if instance is not None and instance.alive:
-                pool.idle.append(instance)
+                if instance.generation == pool.generation:
+                    pool.idle.append(instance)
+                else:
+                    retired = instance
             pool.available.notify()
+        if retired is not None:
+            await retired.terminate()
         if self._reaper is None:
             self._reaper = asyncio.create_task(self._reap_idle())
 
@@ -385,10 +395,14 @@ class FnPlatform:
         await self._release(spec.fn_id, None)
 
     async def stop_function(self, fn_id: str) -> None:
-        pool = self._pools.pop(fn_id, None)
-        if pool is not None:
-            for instance in list(pool.idle):
-                await instance.terminate()
+        """Retire a function's instances: idle ones now, busy ones when their call ends."""
+        pool = self._pools.get(fn_id)
+        if pool is None:
+            return
+        pool.generation += 1
+        idle, pool.idle = list(pool.idle), deque()
+        for instance in idle:
+            await instance.terminate()
 
     async def aclose(self) -> None:
         if self._reaper is not None:
