@@ -1,0 +1,281 @@
+"""Running the local OCI cloud: in a background thread (tests, tools) or in the foreground.
+
+    with LocalCloud(state_dir) as cloud:
+        os_client = cloud.client(oci.object_storage.ObjectStorageClient)
+
+`serve()` is `fastfn cloud up`; `config_text()` is `fastfn cloud config`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastfn.localcloud.oci.context import CloudIdentity
+from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.principals import proxy_environment
+from fastfn.localcloud.oci.proxy import ConnectProxy, LocalCA
+from fastfn.localcloud.oci.server import API_KEY_FILE, KEYS_DIR, CloudServices
+
+log = logging.getLogger("fastfn.localcloud.oci")
+
+C = TypeVar("C")
+CONFIG_DIR = "oci"
+CONFIG_FILE = "config"
+RUNNING_FILE = "run/endpoint.json"
+STARTUP_TIMEOUT_S = 30.0
+
+
+def write_config_file(state_dir: Path, identity: CloudIdentity, fingerprint: str) -> Path:
+    """An oci config file (profile DEFAULT) for the SDK and the CLI."""
+    key_file = (state_dir / KEYS_DIR / API_KEY_FILE).resolve()
+    path = state_dir / CONFIG_DIR / CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        "[DEFAULT]\n"
+        f"user={identity.user_id}\n"
+        f"fingerprint={fingerprint}\n"
+        f"tenancy={identity.tenancy_id}\n"
+        f"region={identity.region}\n"
+        f"key_file={key_file}\n"
+    )
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o600)  # the CLI warns about (and may refuse) readable config files
+    tmp.replace(path)
+    return path
+
+
+class _Runner:
+    """Serves the cloud on an event loop: the API server and the CONNECT proxy."""
+
+    def __init__(self, services: CloudServices, host: str, port: int,
+                 proxy_port: int | None) -> None:
+        import uvicorn
+
+        self.services = services
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port = host, self.sock.getsockname()[1]
+        services.ctx.endpoint = f"http://{host}:{self.port}"
+        self.proxy_port = proxy_port
+        self.ca = LocalCA(services.state_dir / KEYS_DIR)
+        services.ctx.ca_bundle = self.ca.bundle()
+        config = uvicorn.Config(services.app(), lifespan="on", log_level="warning",
+                                access_log=False, timeout_keep_alive=30)
+        self.server = uvicorn.Server(config)
+        self.proxy: ConnectProxy | None = None
+
+    async def run(self) -> None:
+        if self.proxy_port is not None:
+            self.proxy = ConnectProxy(self.ca, self.host, self.port)
+            bound = await self.proxy.start(self.host, self.proxy_port)
+            self.services.ctx.proxy_url = f"http://{self.host}:{bound}"
+        _write_running(self.services)
+        try:
+            await self.server.serve(sockets=[self.sock])
+        finally:
+            if self.proxy is not None:
+                await self.proxy.aclose()
+            with contextlib.suppress(OSError):
+                (self.services.state_dir / RUNNING_FILE).unlink()
+
+
+def _write_running(services: CloudServices) -> None:
+    path = services.state_dir / RUNNING_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"endpoint": services.ctx.endpoint,
+                                "proxy": services.ctx.proxy_url, "pid": os.getpid()}))
+
+
+class LocalCloud:
+    """A local OCI cloud served from a background thread, for tests and tools."""
+
+    def __init__(self, state_dir: Path, *, tenancy_file: Path | None = None,
+                 region: str | None = None, host: str = "127.0.0.1", port: int = 0,
+                 proxy_port: int | None = 0,
+                 event_retry_delays: tuple[float, ...] | None = None,
+                 max_instances: int = 2) -> None:
+        self.state_dir = Path(state_dir)
+        self._args = dict(tenancy_file=tenancy_file, region=region,
+                          event_retry_delays=event_retry_delays, max_instances=max_instances)
+        self._host, self._port, self._proxy_port = host, port, proxy_port
+        self._thread: threading.Thread | None = None
+        self._runner: _Runner | None = None
+        self._error: BaseException | None = None
+        self.services: CloudServices | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> LocalCloud:
+        self.services = CloudServices(self.state_dir, **self._args)  # type: ignore[arg-type]
+        self._runner = _Runner(self.services, self._host, self._port, self._proxy_port)
+        self._thread = threading.Thread(target=self._run, name="fastfn-localcloud-oci",
+                                        daemon=True)
+        self._thread.start()
+        server = self._runner.server
+        ready = threading.Event()
+
+        def wait() -> None:
+            while not server.started and self._thread and self._thread.is_alive():
+                ready.wait(0.01)
+
+        wait()
+        if not server.started:
+            self.stop()
+            raise RuntimeError(f"local cloud failed to start: {self._error!r}")
+        write_config_file(self.state_dir, self.services.identity, self.services.fingerprint)
+        log.info("local OCI cloud up", extra={"endpoint": self.endpoint})
+        return self
+
+    def _run(self) -> None:
+        assert self._runner is not None
+        try:
+            asyncio.run(self._runner.run())
+        except BaseException as exc:
+            self._error = exc
+            log.exception("local cloud stopped with an error")
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(STARTUP_TIMEOUT_S)
+            self._thread = None
+        if self.services is not None:
+            self.services.close()
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what callers need ----------------------------------------------------------------
+
+    @property
+    def _svc(self) -> CloudServices:
+        if self.services is None:
+            raise RuntimeError("the local cloud is not running")
+        return self.services
+
+    @property
+    def endpoint(self) -> str:
+        return self._svc.ctx.endpoint
+
+    @property
+    def proxy_url(self) -> str:
+        return self._svc.ctx.proxy_url
+
+    @property
+    def tenancy_id(self) -> str:
+        return self._svc.identity.tenancy_id
+
+    @property
+    def compartment_id(self) -> str:
+        return self._svc.identity.compartment_id
+
+    @property
+    def namespace(self) -> str:
+        return self._svc.identity.namespace
+
+    @property
+    def vault_id(self) -> str:
+        return self._svc.identity.vault_id
+
+    @property
+    def region(self) -> str:
+        return self._svc.identity.region
+
+    @property
+    def subnet_id(self) -> str:
+        """The default subnet (applications need one)."""
+        return next(s["id"] for s in self._svc.tenancy.by_kind["subnet"]
+                    if s["displayName"] == "local-subnet")
+
+    @property
+    def config_file(self) -> Path:
+        return self.state_dir / CONFIG_DIR / CONFIG_FILE
+
+    @property
+    def config(self) -> dict[str, Any]:
+        svc = self._svc
+        return {
+            "user": svc.identity.user_id, "tenancy": svc.identity.tenancy_id,
+            "fingerprint": svc.fingerprint, "region": svc.identity.region,
+            "key_file": str((self.state_dir / KEYS_DIR / API_KEY_FILE).resolve()),
+        }
+
+    def client(self, client_class: type[C], **kwargs: Any) -> C:
+        """A real oci SDK client pointed at the local cloud."""
+        kwargs.setdefault("service_endpoint", self.endpoint)
+        return client_class(self.config, **kwargs)  # type: ignore[call-arg]
+
+    def proxy_env(self) -> dict[str, str]:
+        """Environment that sends unmodified oci SDK code (default endpoints) here."""
+        return proxy_environment(self._svc.ctx)
+
+    @property
+    def images(self) -> ImageStore:
+        return self._svc.images
+
+    def event_deliveries(self, state: str | None = None) -> list[dict[str, Any]]:
+        return self._svc.events.deliveries(state)
+
+
+def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
+          proxy_port: int | None = 10001, tenancy_file: Path | None = None) -> None:
+    """`fastfn cloud up`: serve in the foreground until interrupted."""
+    services = CloudServices(Path(state_dir), tenancy_file=tenancy_file)
+    runner = _Runner(services, host, port, proxy_port)
+    write_config_file(services.state_dir, services.identity, services.fingerprint)
+    try:
+        asyncio.run(runner.run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+
+
+def config_text(state_dir: Path) -> str:
+    """`fastfn cloud config`: the settings that point the oci SDK and CLI at the cloud."""
+    from fastfn.localcloud.oci.auth import fingerprint, load_or_create_key
+
+    state_dir = Path(state_dir)
+    identity = CloudIdentity.load_or_create(state_dir)
+    key = load_or_create_key(state_dir / KEYS_DIR / API_KEY_FILE)
+    config_path = write_config_file(state_dir, identity, fingerprint(key.public_key()))
+    running_path = state_dir / RUNNING_FILE
+    running = json.loads(running_path.read_text()) if running_path.exists() else {}
+    endpoint = running.get("endpoint") or "http://127.0.0.1:10000 (when `fastfn cloud up` runs)"
+    proxy = running.get("proxy") or "http://127.0.0.1:10001"
+    bundle = (state_dir / KEYS_DIR / "ca-bundle.pem").resolve()
+    return "\n".join([
+        "# fastfn local OCI cloud",
+        f"# endpoint:       {endpoint}",
+        f"# tenancy:        {identity.tenancy_id}",
+        f"# compartment:    {identity.compartment_id}",
+        f"# namespace:      {identity.namespace}",
+        f"# vault:          {identity.vault_id}",
+        f"# region:         {identity.region}",
+        "#",
+        "# oci SDK and CLI config (profile DEFAULT):",
+        f"export OCI_CONFIG_FILE={config_path.resolve()}",
+        f"export OCI_CLI_CONFIG_FILE={config_path.resolve()}",
+        "#",
+        "# Either pass the endpoint: oci --endpoint <endpoint> os ns get",
+        "#   (SDK: Client(config, service_endpoint=<endpoint>)), or send OCI's own host",
+        "# names here with no code change, through the local HTTPS proxy:",
+        f"export HTTPS_PROXY={proxy}",
+        f"export REQUESTS_CA_BUNDLE={bundle}",
+        "export NO_PROXY=127.0.0.1,localhost",
+        "",
+    ])

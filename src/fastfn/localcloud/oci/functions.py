@@ -1,0 +1,533 @@
+"""Functions: applications and functions (management API) and invoke, on the local Fn platform.
+
+Both API versions are served: 20260325 (oci >= 2.187, `sourceDetails`) and 20181201
+(older SDKs and the fn CLI, `image`/`imageDigest` at the top level). A function stores
+`sourceDetails` and is rendered in the shape of the version asked for.
+
+Invoke runs the function's image (see images.py) on the local Fn platform, with the
+function and application config as environment and resource principal credentials that
+the oci SDK's `get_resource_principals_signer()` accepts (see principals.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fastfn.localcloud.oci.auth import TokenAuthority
+from fastfn.localcloud.oci.context import CloudContext
+from fastfn.localcloud.oci.errors import (
+    REQUEST_ID_HEADER,
+    OCIError,
+    conflict,
+    invalid,
+    missing,
+    not_found,
+    request_id,
+)
+from fastfn.localcloud.oci.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.principals import ResourcePrincipals
+from fastfn.localcloud.oci.wire import (
+    Wire,
+    empty_response,
+    json_response,
+    paginated,
+    parse_body,
+    sort_items,
+)
+
+if TYPE_CHECKING:
+    from fastfn.localcloud.fn.platform import FnPlatform, FnResponse, FunctionSpec
+
+log = logging.getLogger("fastfn.localcloud.oci.functions")
+
+APPLICATION = "fn_application"
+FUNCTION = "fn_function"
+API_VERSIONS = ("20181201", "20260325")
+SHAPES = ("GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM")
+MEMORY_SIZES = (128, 256, 512, 1024, 2048, 3072)
+MAX_CONFIG_BYTES = 4096
+MAX_BODY_BYTES = 6 * 1024 * 1024
+_CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Not passed back from the function's response: they describe the hop, not the result.
+_HOP_HEADERS = {"content-length", "connection", "transfer-encoding", "keep-alive", "date",
+                "server"}
+
+
+def _check_config(config: dict[str, str]) -> dict[str, str]:
+    for key in config:
+        if not _CONFIG_KEY.match(key):
+            raise ValueError(f"config key {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
+    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in config.items())
+    if size > MAX_CONFIG_BYTES:
+        raise ValueError(f"config is {size} bytes; the limit is {MAX_CONFIG_BYTES}")
+    return config
+
+
+ConfigMap = Annotated[dict[str, str], AfterValidator(_check_config)]
+
+
+class TraceConfig(Wire):
+    is_enabled: bool = False
+    domain_id: str | None = None
+
+
+class CreateApplicationDetails(Wire):
+    compartment_id: str
+    display_name: str = Field(min_length=1, max_length=255)
+    subnet_ids: list[str] = Field(min_length=1)
+    shape: Literal["GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM"] = "GENERIC_X86"
+    config: ConfigMap | None = None
+    network_security_group_ids: list[str] | None = None
+    syslog_url: str | None = None
+    trace_config: TraceConfig | None = None
+    freeform_tags: dict[str, str] | None = None
+    defined_tags: dict[str, dict[str, Any]] | None = None
+    image_policy_config: dict[str, Any] | None = None
+
+
+class UpdateApplicationDetails(Wire):
+    config: ConfigMap | None = None
+    network_security_group_ids: list[str] | None = None
+    syslog_url: str | None = None
+    trace_config: TraceConfig | None = None
+    freeform_tags: dict[str, str] | None = None
+    defined_tags: dict[str, dict[str, Any]] | None = None
+    image_policy_config: dict[str, Any] | None = None
+
+
+class SourceDetails(Wire):
+    source_type: Literal["CONTAINER_IMAGE"] = "CONTAINER_IMAGE"
+    image: str = Field(min_length=1)
+    image_digest: str | None = None
+
+
+class FunctionSettings(Wire):
+    memory_in_mbs: int | None = Field(default=None, alias="memoryInMBs")
+    config: ConfigMap | None = None
+    timeout_in_seconds: int | None = Field(default=None, ge=5, le=300)
+    detached_mode_timeout_in_seconds: int | None = Field(default=None, ge=5, le=3600)
+    provisioned_concurrency_config: dict[str, Any] | None = None
+    trace_config: TraceConfig | None = None
+    freeform_tags: dict[str, str] | None = None
+    defined_tags: dict[str, dict[str, Any]] | None = None
+    # 20260325
+    source_details: SourceDetails | None = None
+    # 20181201
+    image: str | None = None
+    image_digest: str | None = None
+
+    @field_validator("memory_in_mbs")
+    @classmethod
+    def _memory(cls, value: int | None) -> int | None:
+        if value is not None and value not in MEMORY_SIZES:
+            raise ValueError(f"memoryInMBs must be one of {MEMORY_SIZES}")
+        return value
+
+    def source(self, version: str) -> SourceDetails | None:
+        if version == "20181201":
+            if self.image is None:
+                return None
+            return SourceDetails(image=self.image, image_digest=self.image_digest)
+        return self.source_details
+
+
+class CreateFunctionDetails(FunctionSettings):
+    display_name: str = Field(min_length=1, max_length=255)
+    application_id: str
+
+
+class FnFailure(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Functions:
+    def __init__(self, ctx: CloudContext, images: ImageStore, tokens: TokenAuthority,
+                 max_instances: int = 2) -> None:
+        self.ctx = ctx
+        self.images = images
+        self.principals = ResourcePrincipals(ctx, tokens)
+        self.max_instances = max_instances
+        self._platform: FnPlatform | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- platform ------------------------------------------------------------------------
+
+    def platform(self) -> FnPlatform:
+        if self._platform is None:
+            # Imported on first invoke: a cloud that never runs a function does not pay.
+            from fastfn.localcloud.fn.platform import FnPlatform
+
+            self._platform = FnPlatform(max_instances=self.max_instances,
+                                        log_sink=_log_function_line)
+        return self._platform
+
+    async def aclose(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._platform is not None:
+            await self._platform.aclose()
+            self._platform = None
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def _render_function(self, fn: dict[str, Any], version: str) -> dict[str, Any]:
+        body = {k: v for k, v in fn.items() if v is not None and not k.startswith("_")}
+        source = fn["sourceDetails"]
+        if version == "20181201":
+            body.pop("sourceDetails")
+            body["image"] = source["image"]
+            if source.get("imageDigest"):
+                body["imageDigest"] = source["imageDigest"]
+        body["invokeEndpoint"] = self.ctx.endpoint
+        return body
+
+    @staticmethod
+    def _version(request: Request) -> str:
+        version = request.path_params["version"]
+        if version not in API_VERSIONS:
+            raise not_found()
+        return version
+
+    # -- applications ----------------------------------------------------------------------
+
+    def _application(self, app_id: str) -> dict[str, Any]:
+        app = self.ctx.store.get(APPLICATION, app_id)
+        if app is None:
+            raise not_found("application")
+        return app
+
+    async def create_application(self, request: Request) -> Response:
+        self._version(request)
+        details = await parse_body(request, CreateApplicationDetails)
+        if not self.ctx.compartment_exists(details.compartment_id):
+            raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
+                           f"Compartment {details.compartment_id} not found.")
+        unknown = [s for s in details.subnet_ids if s not in self.ctx.subnet_ids]
+        if unknown:
+            raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
+                           f"Subnet {unknown[0]} not found.")
+        stamp = rfc3339(now())
+        app = {
+            "id": ocid("fnapp", self.ctx.identity.region),
+            "compartmentId": details.compartment_id, "displayName": details.display_name,
+            "lifecycleState": "ACTIVE", "config": details.config or {},
+            "subnetIds": details.subnet_ids, "shape": details.shape,
+            "networkSecurityGroupIds": details.network_security_group_ids or [],
+            "syslogUrl": details.syslog_url,
+            "traceConfig": (details.trace_config or TraceConfig()).wire(),
+            "freeformTags": details.freeform_tags or {},
+            "definedTags": details.defined_tags or {},
+            "imagePolicyConfig": details.image_policy_config,
+            "timeCreated": stamp, "timeUpdated": stamp,
+        }
+        with self.ctx.store.transaction() as store:
+            if any(a["displayName"] == details.display_name
+                   for a in store.find(APPLICATION, parent=details.compartment_id)):
+                raise conflict(f"An application named {details.display_name!r} already "
+                               "exists in this compartment.")
+            store.put(APPLICATION, app["id"], app, parent=details.compartment_id,
+                      name=details.display_name)
+        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"]})
+
+    async def get_application(self, request: Request) -> Response:
+        self._version(request)
+        app = self._application(request.path_params["id"])
+        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"]})
+
+    async def list_applications(self, request: Request) -> Response:
+        self._version(request)
+        q = request.query_params
+        compartment = q.get("compartmentId")
+        if not compartment:
+            raise missing("compartmentId")
+        apps = _filter(self.ctx.store.find(APPLICATION, parent=compartment), q)
+        summary_keys = ("id", "compartmentId", "displayName", "lifecycleState", "subnetIds",
+                        "shape", "networkSecurityGroupIds", "traceConfig", "freeformTags",
+                        "definedTags", "timeCreated", "timeUpdated", "imagePolicyConfig")
+        items = [{k: a.get(k) for k in summary_keys if a.get(k) is not None}
+                 for a in sort_items(request, apps)]
+        return paginated(request, items)
+
+    async def update_application(self, request: Request) -> Response:
+        self._version(request)
+        details = await parse_body(request, UpdateApplicationDetails)
+        with self.ctx.store.transaction() as store:
+            app = self._application(request.path_params["id"])
+            _check_if_match(request, app["timeUpdated"])
+            app.update(details.model_dump(mode="json", by_alias=True, exclude_none=True))
+            app["timeUpdated"] = rfc3339(now())
+            store.put(APPLICATION, app["id"], app, parent=app["compartmentId"],
+                      name=app["displayName"])
+        await self._stop_functions_of(app["id"])  # new config: new instances
+        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"]})
+
+    async def delete_application(self, request: Request) -> Response:
+        self._version(request)
+        with self.ctx.store.transaction() as store:
+            app = self._application(request.path_params["id"])
+            _check_if_match(request, app["timeUpdated"])
+            if store.find(FUNCTION, parent=app["id"]):
+                raise conflict("Cannot delete an application that has functions.")
+            store.delete(APPLICATION, app["id"])
+        return empty_response(request, 204)
+
+    # -- functions -----------------------------------------------------------------------
+
+    def function(self, fn_id: str) -> dict[str, Any]:
+        fn = self.ctx.store.get(FUNCTION, fn_id)
+        if fn is None:
+            raise not_found("function")
+        return fn
+
+    def _pin_digest(self, source: SourceDetails) -> dict[str, Any]:
+        # Like the real service, a function is pinned to the digest its tag has at
+        # create/update time when the image is known.
+        details = source.wire()
+        if not source.image_digest:
+            record = self.images.resolve(source.image)
+            if record is not None:
+                details["imageDigest"] = record.digest
+        return details
+
+    async def create_function(self, request: Request) -> Response:
+        version = self._version(request)
+        details = await parse_body(request, CreateFunctionDetails)
+        source = details.source(version)
+        if source is None:
+            raise missing("sourceDetails" if version != "20181201" else "image")
+        app = self.ctx.store.get(APPLICATION, details.application_id)
+        if app is None:
+            raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
+                           f"Application {details.application_id} not found.")
+        stamp = rfc3339(now())
+        fn = {
+            "id": ocid("fnfunc", self.ctx.identity.region),
+            "displayName": details.display_name, "lifecycleState": "ACTIVE",
+            "applicationId": app["id"], "compartmentId": app["compartmentId"],
+            "sourceDetails": self._pin_digest(source), "shape": app["shape"],
+            "memoryInMBs": details.memory_in_mbs or 128, "config": details.config or {},
+            "timeoutInSeconds": details.timeout_in_seconds or 30,
+            "detachedModeTimeoutInSeconds": details.detached_mode_timeout_in_seconds,
+            "provisionedConcurrencyConfig": details.provisioned_concurrency_config
+            or {"strategy": "NONE"},
+            "traceConfig": (details.trace_config or TraceConfig()).wire(),
+            "freeformTags": details.freeform_tags or {},
+            "definedTags": details.defined_tags or {},
+            "timeCreated": stamp, "timeUpdated": stamp,
+        }
+        with self.ctx.store.transaction() as store:
+            if any(f["displayName"] == details.display_name
+                   for f in store.find(FUNCTION, parent=app["id"])):
+                raise conflict(f"A function named {details.display_name!r} already exists "
+                               "in this application.")
+            store.put(FUNCTION, fn["id"], fn, parent=app["id"], name=details.display_name)
+        return json_response(request, self._render_function(fn, version),
+                             headers={"etag": fn["timeUpdated"]})
+
+    async def get_function(self, request: Request) -> Response:
+        version = self._version(request)
+        fn = self.function(request.path_params["id"])
+        return json_response(request, self._render_function(fn, version),
+                             headers={"etag": fn["timeUpdated"]})
+
+    async def list_functions(self, request: Request) -> Response:
+        version = self._version(request)
+        app_id = request.query_params.get("applicationId")
+        if not app_id:
+            raise missing("applicationId")
+        fns = _filter(self.ctx.store.find(FUNCTION, parent=app_id), request.query_params)
+        items = []
+        for fn in sort_items(request, fns):
+            body = self._render_function(fn, version)
+            body.pop("config", None)  # summaries carry no config
+            items.append(body)
+        return paginated(request, items)
+
+    async def update_function(self, request: Request) -> Response:
+        version = self._version(request)
+        details = await parse_body(request, FunctionSettings)
+        with self.ctx.store.transaction() as store:
+            fn = self.function(request.path_params["id"])
+            _check_if_match(request, fn["timeUpdated"])
+            source = details.source(version)
+            if source is not None:
+                fn["sourceDetails"] = self._pin_digest(source)
+            changes = details.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                         exclude={"source_details", "image", "image_digest"})
+            fn.update(changes)
+            fn["timeUpdated"] = rfc3339(now())
+            store.put(FUNCTION, fn["id"], fn, parent=fn["applicationId"],
+                      name=fn["displayName"])
+        await self.platform_stop(fn["id"])
+        return json_response(request, self._render_function(fn, version),
+                             headers={"etag": fn["timeUpdated"]})
+
+    async def delete_function(self, request: Request) -> Response:
+        self._version(request)
+        with self.ctx.store.transaction() as store:
+            fn = self.function(request.path_params["id"])
+            _check_if_match(request, fn["timeUpdated"])
+            store.delete(FUNCTION, fn["id"])
+        await self.platform_stop(fn["id"])
+        return empty_response(request, 204)
+
+    async def platform_stop(self, fn_id: str) -> None:
+        if self._platform is not None:
+            await self._platform.stop_function(fn_id)
+
+    async def _stop_functions_of(self, app_id: str) -> None:
+        for fn in self.ctx.store.find(FUNCTION, parent=app_id):
+            await self.platform_stop(fn["id"])
+
+    # -- invoke --------------------------------------------------------------------------
+
+    def spec(self, fn: dict[str, Any]) -> FunctionSpec:
+        from fastfn.localcloud.fn.platform import FunctionSpec
+
+        app = self.ctx.store.get(APPLICATION, fn["applicationId"])
+        if app is None:
+            raise FnFailure(404, "NotAuthorizedOrNotFound", "The application was deleted.")
+        source = fn["sourceDetails"]
+        image = self.images.resolve(source["image"], source.get("imageDigest"))
+        if image is None:
+            # What the real platform answers when it cannot pull the image.
+            raise FnFailure(502, "FunctionInvokeImageNotAvailable",
+                            "Failed to pull function image")
+        return FunctionSpec(
+            fn_id=fn["id"], fn_name=fn["displayName"], app_id=app["id"],
+            app_name=app["displayName"], source_dir=image.source_dir, app=image.app,
+            config={**app["config"], **fn["config"]}, memory_mb=fn["memoryInMBs"],
+            timeout_s=float(fn["timeoutInSeconds"]),
+            platform_env=self.principals.environment(fn), command=image.command,
+        )
+
+    async def run(self, fn_id: str, body: bytes, headers: list[tuple[str, str]],
+                  timeout_s: float | None = None) -> FnResponse:
+        """Invoke a function on the local platform; raises FnFailure for platform errors."""
+        fn = self.ctx.store.get(FUNCTION, fn_id)
+        if fn is None:
+            raise FnFailure(404, "NotAuthorizedOrNotFound",
+                            "Authorization failed or requested function not found.")
+        spec = self.spec(fn)
+        if timeout_s is not None:
+            spec.timeout_s = timeout_s
+        response = await self.platform().invoke(spec, body, headers)
+        if response.status != 200:
+            code, message = _platform_error(response)
+            raise FnFailure(response.status, code, message)
+        return response
+
+    async def invoke(self, request: Request) -> Response:
+        self._version(request)
+        fn_id = request.path_params["id"]
+        fn = self.function(fn_id)
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise OCIError(413, "PayloadTooLarge", "The request body is over the 6 MB limit.")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            raise OCIError(413, "PayloadTooLarge", "The request body is over the 6 MB limit.")
+        rid = request_id(request)
+        intent = request.headers.get("fn-intent", "httprequest").lower()
+        if intent not in ("httprequest", "cloudevent"):
+            raise invalid("fn-intent must be httprequest or cloudevent.")
+        invoke_type = request.headers.get("fn-invoke-type", "sync").lower()
+        if invoke_type not in ("sync", "detached"):
+            raise invalid("fn-invoke-type must be sync or detached.")
+        headers = [("Fn-Intent", intent), ("Fn-Invoke-Type", invoke_type),
+                   ("Opc-Request-Id", rid),
+                   ("Content-Type", request.headers.get("content-type",
+                                                        "application/octet-stream"))]
+        if invoke_type == "detached":
+            try:
+                self.spec(fn)  # an image that cannot be pulled fails the call itself
+            except FnFailure as exc:
+                raise OCIError(exc.status, exc.code, exc.message) from None
+            timeout = fn.get("detachedModeTimeoutInSeconds")
+            task = asyncio.create_task(self._detached(fn_id, body, headers, timeout))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return empty_response(request, 202)
+        try:
+            result = await self.run(fn_id, body, headers)
+        except FnFailure as exc:
+            raise OCIError(exc.status, exc.code, exc.message) from None
+        out = {name: value for name, value in result.headers
+               if name.lower() not in _HOP_HEADERS}
+        out[REQUEST_ID_HEADER] = rid
+        return Response(result.body, status_code=200, headers=out)
+
+    async def _detached(self, fn_id: str, body: bytes, headers: list[tuple[str, str]],
+                        timeout: int | None) -> None:
+        try:
+            await self.run(fn_id, body, headers, timeout_s=float(timeout) if timeout else None)
+        except FnFailure as exc:
+            log.warning("detached invoke failed", extra={"fn_id": fn_id, "code": exc.code})
+        except Exception:
+            log.exception("detached invoke failed", extra={"fn_id": fn_id})
+
+    def routes(self) -> list[Route]:
+        base = "/{version}"
+        return [
+            Route(base + "/applications", self.create_application, methods=["POST"]),
+            Route(base + "/applications", self.list_applications, methods=["GET"]),
+            Route(base + "/applications/{id}", self.get_application, methods=["GET"]),
+            Route(base + "/applications/{id}", self.update_application, methods=["PUT"]),
+            Route(base + "/applications/{id}", self.delete_application, methods=["DELETE"]),
+            Route(base + "/functions", self.create_function, methods=["POST"]),
+            Route(base + "/functions", self.list_functions, methods=["GET"]),
+            Route(base + "/functions/{id}", self.get_function, methods=["GET"]),
+            Route(base + "/functions/{id}", self.update_function, methods=["PUT"]),
+            Route(base + "/functions/{id}", self.delete_function, methods=["DELETE"]),
+            Route(base + "/functions/{id}/actions/invoke", self.invoke, methods=["POST"]),
+        ]
+
+
+def _platform_error(response: FnResponse) -> tuple[str, str]:
+    try:
+        data = json.loads(response.body)
+        if isinstance(data, dict) and "code" in data:
+            return str(data["code"]), str(data.get("message", ""))
+    except ValueError:
+        pass
+    if response.status == 504:
+        return "FunctionInvokeTimeout", "The function timed out."
+    return "FunctionInvokeExecutionFailed", "The function failed; see its log."
+
+
+def _log_function_line(fn_name: str, line: str) -> None:
+    logging.getLogger(f"fastfn.fn.{fn_name}").info(line)
+
+
+def _clean(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def _filter(items: list[dict[str, Any]], q: Any) -> list[dict[str, Any]]:
+    if q.get("displayName"):
+        items = [i for i in items if i["displayName"] == q["displayName"]]
+    if q.get("id"):
+        items = [i for i in items if i["id"] == q["id"]]
+    if q.get("lifecycleState"):
+        items = [i for i in items if i["lifecycleState"] == q["lifecycleState"]]
+    return items
+
+
+def _check_if_match(request: Request, etag: str) -> None:
+    given = request.headers.get("if-match")
+    if given is not None and given.strip('"') != etag:
+        raise OCIError(412, "NoEtagMatch", "The If-Match ETag does not match the resource.")

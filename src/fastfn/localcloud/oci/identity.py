@@ -1,0 +1,510 @@
+"""Identity and networking, read-only, loaded from a tenancy YAML file.
+
+The file describes what a tenancy holds so that tools (the doctor) can read it through
+the real IdentityClient and VirtualNetworkClient. Keys are the SDK's attribute names in
+snake_case; resources refer to each other by name. Example (seed 001's recorded state):
+
+    tenancy: {name: acme, home_region: eu-frankfurt-1}
+    compartments:
+      - {name: Sandbox}
+    groups:
+      - {name: CI-CD-Deployers}
+    dynamic_groups:
+      - name: PostgresInserterFunctionDG
+        matching_rule: >-
+          ALL {resource.type = 'fnfunc',
+               resource.compartment.id = '${compartment:Sandbox}'}
+    policies:
+      - name: CICD-Deployers-Policy
+        compartment: Sandbox
+        statements:
+          - Allow group CI-CD-Deployers to manage functions-family in compartment Sandbox
+    vaults:
+      - {name: main, compartment: Sandbox}
+    vcns:
+      - name: sandbox-vcn
+        compartment: Sandbox
+        cidr_blocks: [10.1.0.0/16]
+        service_gateways:
+          - {name: sgw, services: [all-fra-services-in-oracle-services-network]}
+        route_tables:
+          - name: private-rt
+            route_rules:
+              - {destination: all-fra-services-in-oracle-services-network,
+                 destination_type: SERVICE_CIDR_BLOCK, target: sgw}
+        security_lists:
+          - name: private-sl
+            egress_security_rules: [{destination: 0.0.0.0/0, protocol: all}]
+        network_security_groups:
+          - name: fn-nsg
+            rules:
+              - {direction: EGRESS, protocol: "6", destination: 0.0.0.0/0,
+                 destination_type: CIDR_BLOCK,
+                 tcp_options: {destination_port_range: {min: 443, max: 443}}}
+        subnets:
+          - {name: private, cidr_block: 10.1.1.0/24, prohibit_public_ip_on_vnic: true,
+             route_table: private-rt, security_lists: [private-sl]}
+
+`${compartment:NAME}` in strings is replaced by that compartment's OCID. `id:` may be given
+to any resource; otherwise the OCID is derived from the names, stable across restarts.
+Whatever the file says, the cloud's own default compartment, vault, VCN and subnet exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fastfn.localcloud.oci.auth import ApiKey, fingerprint
+from fastfn.localcloud.oci.context import CloudContext
+from fastfn.localcloud.oci.errors import invalid, missing, not_found
+from fastfn.localcloud.oci.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.wire import json_response, paginated
+
+log = logging.getLogger("fastfn.localcloud.oci.identity")
+
+_REF = re.compile(r"\$\{compartment:([^}]+)\}")
+# Values that keep their keys as written (tags are user data, not attribute names).
+_VERBATIM = {"freeform_tags", "defined_tags"}
+
+
+class TenancyFileError(ValueError):
+    pass
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {to_camel(k): (v if k in _VERBATIM else _camel(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def _oracle_services(region: str, key: str) -> list[dict[str, Any]]:
+    k = key.lower()
+    return [
+        {"id": ocid("service", region, seed=f"service-all-{region}"),
+         "name": f"All {key.upper()} Services In Oracle Services Network",
+         "cidrBlock": f"all-{k}-services-in-oracle-services-network",
+         "description": "All services in the Oracle Services Network"},
+        {"id": ocid("service", region, seed=f"service-os-{region}"),
+         "name": f"OCI {key.upper()} Object Storage",
+         "cidrBlock": f"oci-{k}-objectstorage", "description": "Object Storage"},
+    ]
+
+
+class Tenancy:
+    """The read-only identity and network resources, by kind."""
+
+    KINDS = ("compartment", "user", "group", "dynamicGroup", "policy", "vault", "vcn",
+             "subnet", "routeTable", "serviceGateway", "natGateway", "internetGateway",
+             "securityList", "networkSecurityGroup", "service")
+
+    def __init__(self, ctx: CloudContext) -> None:
+        self.ctx = ctx
+        self.by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in self.KINDS}
+        self.nsg_rules: dict[str, list[dict[str, Any]]] = {}
+        self.user_keys: list[ApiKey] = []
+        identity = ctx.identity
+        self.tenancy = {"id": identity.tenancy_id, "name": identity.tenancy_name,
+                        "description": "fastfn local cloud",
+                        "homeRegionKey": _region_key(identity.region),
+                        "freeformTags": {}, "definedTags": {}}
+        self._stamp = rfc3339(now())
+
+    # -- loading -------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, ctx: CloudContext, path: Path | None) -> Tenancy:
+        tenancy = cls(ctx)
+        data: dict[str, Any] = {}
+        if path is not None:
+            import yaml
+
+            try:
+                loaded = yaml.safe_load(path.read_text()) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise TenancyFileError(f"cannot read tenancy file {path}: {exc}") from exc
+            if not isinstance(loaded, dict):
+                raise TenancyFileError(f"{path}: the top level must be a mapping")
+            data = loaded
+        tenancy._build(data)
+        return tenancy
+
+    def _id(self, kind: str, given: dict[str, Any], *names: str) -> str:
+        if given.get("id"):
+            return str(given["id"])
+        region = "" if kind in ("tenancy", "compartment", "user", "group", "dynamicgroup",
+                                "policy") else self.ctx.identity.region
+        seed = "/".join((self.ctx.identity.tenancy_id, kind, *names))
+        return ocid(kind.lower(), region, seed=seed)
+
+    def _compartment_id(self, ref: Any, where: str) -> str:
+        if ref in (None, "", "root", "tenancy"):
+            return self.ctx.identity.tenancy_id
+        for c in self.by_kind["compartment"]:
+            if ref in (c["name"], c["id"]):
+                return str(c["id"])
+        raise TenancyFileError(f"{where}: unknown compartment {ref!r}")
+
+    def _substitute(self, value: Any, where: str) -> Any:
+        if isinstance(value, str):
+            return _REF.sub(lambda m: self._compartment_id(m.group(1), where), value)
+        if isinstance(value, list):
+            return [self._substitute(v, where) for v in value]
+        if isinstance(value, dict):
+            return {k: self._substitute(v, where) for k, v in value.items()}
+        return value
+
+    def _base(self, kind: str, spec: dict[str, Any], where: str, compartment: Any = None,
+              skip: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+        if not isinstance(spec, dict) or not spec.get("name"):
+            raise TenancyFileError(f"{where}: every entry needs a name")
+        body = {k: v for k, v in spec.items()
+                if k not in ("compartment", "id", "name", "parent", *skip)}
+        doc: dict[str, Any] = self._substitute(_camel(body), where)
+        doc.update({
+            "id": self._id(kind, spec, str(spec["name"])),
+            "compartmentId": self._compartment_id(
+                compartment if compartment is not None else spec.get("compartment"), where),
+            "timeCreated": self._stamp, "freeformTags": spec.get("freeform_tags", {}),
+            "definedTags": spec.get("defined_tags", {}),
+        })
+        doc.update(extra)
+        return doc
+
+    def _build(self, data: dict[str, Any]) -> None:
+        identity = self.ctx.identity
+        info = data.get("tenancy") or {}
+        if info.get("name"):
+            self.tenancy["name"] = info["name"]
+        root = identity.tenancy_id
+        services = _oracle_services(identity.region, _region_key(identity.region))
+        self.by_kind["service"] = services
+
+        self.by_kind["compartment"].append({
+            "id": identity.compartment_id, "compartmentId": root,
+            "name": identity.compartment_name, "description": "fastfn default compartment",
+            "timeCreated": self._stamp, "lifecycleState": "ACTIVE", "isAccessible": True,
+            "freeformTags": {}, "definedTags": {}})
+        # Compartments may be nested: a parent must be listed before its children.
+        for i, spec in enumerate(data.get("compartments") or []):
+            where = f"compartments[{i}]"
+            doc = self._base("compartment", spec, where, compartment=spec.get("parent"),
+                             name=spec.get("name"), lifecycleState="ACTIVE",
+                             isAccessible=True)
+            self.by_kind["compartment"].append(doc)
+
+        for i, spec in enumerate(data.get("users") or []):
+            where = f"users[{i}]"
+            keys = spec.get("api_keys") or []
+            doc = self._base("user", spec, where, compartment="root", name=spec.get("name"),
+                             lifecycleState="ACTIVE", isMfaActivated=False, skip=("api_keys",))
+            self.by_kind["user"].append(doc)
+            for key in keys:
+                self._add_user_key(doc["id"], key, where)
+        for i, spec in enumerate(data.get("groups") or []):
+            self.by_kind["group"].append(self._base(
+                "group", spec, f"groups[{i}]", compartment="root", name=spec.get("name"),
+                lifecycleState="ACTIVE", skip=("members",)))
+        for i, spec in enumerate(data.get("dynamic_groups") or []):
+            where = f"dynamic_groups[{i}]"
+            if not spec.get("matching_rule"):
+                raise TenancyFileError(f"{where}: matching_rule is required")
+            self.by_kind["dynamicGroup"].append(self._base(
+                "dynamicGroup", spec, where, compartment="root", name=spec.get("name"),
+                lifecycleState="ACTIVE"))
+        for i, spec in enumerate(data.get("policies") or []):
+            where = f"policies[{i}]"
+            if not spec.get("statements"):
+                raise TenancyFileError(f"{where}: statements are required")
+            self.by_kind["policy"].append(self._base(
+                "policy", spec, where, name=spec.get("name"), lifecycleState="ACTIVE",
+                description=spec.get("description", spec.get("name"))))
+
+        self.by_kind["vault"].append({"id": identity.vault_id, "displayName": "local",
+                                      "compartmentId": identity.compartment_id})
+        for i, spec in enumerate(data.get("vaults") or []):
+            doc = self._base("vault", spec, f"vaults[{i}]", displayName=spec.get("name"))
+            self.by_kind["vault"].append(doc)
+
+        default_vcn = {"name": "local-vcn", "compartment": identity.compartment_id,
+                       "cidr_blocks": ["10.0.0.0/16"],
+                       "subnets": [{"name": "local-subnet", "cidr_block": "10.0.0.0/24"}]}
+        for i, spec in enumerate([default_vcn, *(data.get("vcns") or [])]):
+            self._build_vcn(spec, f"vcns[{i - 1}]" if i else "default vcn", services)
+
+        self.ctx.compartment_names = {c["id"]: c["name"] for c in self.by_kind["compartment"]}
+        self.ctx.compartment_names[root] = self.tenancy["name"]
+        self.ctx.vault_ids = {v["id"] for v in self.by_kind["vault"]}
+        self.ctx.subnet_ids = {s["id"] for s in self.by_kind["subnet"]}
+
+    def _add_user_key(self, user_id: str, key: Any, where: str) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        pem = key.get("public_key_pem") if isinstance(key, dict) else key
+        try:
+            public = serialization.load_pem_public_key(str(pem).encode())
+        except (ValueError, TypeError) as exc:
+            raise TenancyFileError(f"{where}: bad public key: {exc}") from None
+        if not isinstance(public, rsa.RSAPublicKey):
+            raise TenancyFileError(f"{where}: API keys must be RSA")
+        self.user_keys.append(ApiKey(self.ctx.identity.tenancy_id, user_id,
+                                     fingerprint(public), public))
+
+    def _build_vcn(self, spec: dict[str, Any], where: str,
+                   services: list[dict[str, Any]]) -> None:
+        children = ("subnets", "route_tables", "service_gateways", "nat_gateways",
+                    "internet_gateways", "security_lists", "network_security_groups")
+        cidrs = spec.get("cidr_blocks") or ([spec["cidr_block"]] if spec.get("cidr_block")
+                                            else [])
+        if not cidrs:
+            raise TenancyFileError(f"{where}: cidr_blocks is required")
+        vcn = self._base("vcn", spec, where, displayName=spec.get("name"),
+                         lifecycleState="AVAILABLE", cidrBlock=cidrs[0], cidrBlocks=cidrs,
+                         skip=children)
+        compartment = spec.get("compartment")
+        vcn_name = str(spec["name"])
+
+        def child_docs(key: str, kind: str, state: str = "AVAILABLE",
+                       skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+            docs = []
+            for j, child_spec in enumerate(spec.get(key) or []):
+                cwhere = f"{where}.{key}[{j}]"
+                doc = self._base(kind, {**child_spec, "id": child_spec.get("id") or self._id(
+                    kind, {}, vcn_name, str(child_spec.get("name")))}, cwhere,
+                    compartment=child_spec.get("compartment", compartment),
+                    displayName=child_spec.get("name"), vcnId=vcn["id"],
+                    lifecycleState=state, skip=skip)
+                doc.pop("name", None)
+                docs.append(doc)
+            return docs
+
+        def lookup(docs: list[dict[str, Any]], ref: Any, what: str, cwhere: str) -> str:
+            for d in docs:
+                if ref in (d["displayName"], d["id"]):
+                    return str(d["id"])
+            raise TenancyFileError(f"{cwhere}: unknown {what} {ref!r}")
+
+        gateways = {
+            "serviceGateway": child_docs("service_gateways", "serviceGateway"),
+            "natGateway": child_docs("nat_gateways", "natGateway"),
+            "internetGateway": child_docs("internet_gateways", "internetGateway"),
+        }
+        for j, sgw in enumerate(gateways["serviceGateway"]):
+            wanted = (spec.get("service_gateways") or [])[j].get("services") or []
+            sgw["blockTraffic"] = False
+            sgw["services"] = []
+            for ref in wanted:
+                svc = next((s for s in services if ref in (s["cidrBlock"], s["name"], s["id"])),
+                           None)
+                if svc is None:
+                    raise TenancyFileError(f"{where}.service_gateways[{j}]: unknown service "
+                                           f"{ref!r} (known: "
+                                           f"{', '.join(s['cidrBlock'] for s in services)})")
+                sgw["services"].append({"serviceId": svc["id"], "serviceName": svc["name"]})
+        for nat in gateways["natGateway"]:
+            nat.setdefault("blockTraffic", False)
+            nat.setdefault("natIp", "203.0.113.10")
+        for igw in gateways["internetGateway"]:
+            igw.setdefault("isEnabled", True)
+        all_gateways = [g for docs in gateways.values() for g in docs]
+
+        route_tables = child_docs("route_tables", "routeTable")
+        for j, rt in enumerate(route_tables):
+            rules = []
+            for k, rule in enumerate((spec.get("route_tables") or [])[j].get("route_rules")
+                                     or []):
+                rwhere = f"{where}.route_tables[{j}].route_rules[{k}]"
+                target = rule.get("target", rule.get("network_entity_id"))
+                rules.append({
+                    "destination": rule.get("destination"),
+                    "destinationType": rule.get("destination_type", "CIDR_BLOCK"),
+                    "networkEntityId": lookup(all_gateways, target, "gateway", rwhere)
+                    if target else None,
+                    "description": rule.get("description"), "routeType": "STATIC"})
+            rt["routeRules"] = rules
+            rt.pop("target", None)
+        security_lists = child_docs("security_lists", "securityList")
+        for sl in security_lists:
+            sl.setdefault("egressSecurityRules", [])
+            sl.setdefault("ingressSecurityRules", [])
+        nsgs = child_docs("network_security_groups", "networkSecurityGroup", skip=("rules",))
+        for j, nsg in enumerate(nsgs):
+            nsg.pop("rules", None)
+            rules = (spec.get("network_security_groups") or [])[j].get("rules") or []
+            self.nsg_rules[nsg["id"]] = [
+                {**_camel(self._substitute(r, where)), "id": f"{k:06X}", "isValid": True,
+                 "isStateless": r.get("is_stateless", False), "timeCreated": self._stamp}
+                for k, r in enumerate(rules)]
+
+        subnets = child_docs("subnets", "subnet", skip=("security_lists",))
+        for j, subnet in enumerate(subnets):
+            sspec = (spec.get("subnets") or [])[j]
+            swhere = f"{where}.subnets[{j}]"
+            if not sspec.get("cidr_block"):
+                raise TenancyFileError(f"{swhere}: cidr_block is required")
+            subnet.pop("routeTable", None)
+            subnet.pop("securityLists", None)
+            subnet["routeTableId"] = (lookup(route_tables, sspec["route_table"], "route table",
+                                             swhere) if sspec.get("route_table") else None)
+            subnet["securityListIds"] = [lookup(security_lists, ref, "security list", swhere)
+                                         for ref in sspec.get("security_lists") or []]
+            subnet.setdefault("prohibitPublicIpOnVnic", False)
+            subnet.setdefault("prohibitInternetIngress",
+                              subnet["prohibitPublicIpOnVnic"])
+            subnet.setdefault("virtualRouterIp", _first_host(sspec["cidr_block"]))
+            subnet.setdefault("virtualRouterMac", "00:00:17:00:00:01")
+
+        self.by_kind["vcn"].append(vcn)
+        for kind, docs in gateways.items():
+            self.by_kind[kind].extend(docs)
+        self.by_kind["routeTable"].extend(route_tables)
+        self.by_kind["securityList"].extend(security_lists)
+        self.by_kind["networkSecurityGroup"].extend(nsgs)
+        self.by_kind["subnet"].extend(subnets)
+
+    def api_keys(self) -> list[ApiKey]:
+        return self.user_keys
+
+    # -- API -----------------------------------------------------------------------------
+
+    def _get(self, kind: str) -> Callable[[Request], Any]:
+        async def handler(request: Request) -> Response:
+            wanted = request.path_params["id"]
+            for doc in self.by_kind[kind]:
+                if doc["id"] == wanted:
+                    return json_response(request, _strip(doc))
+            raise not_found(kind)
+        return handler
+
+    def _list(self, kind: str, needs_compartment: bool = True,
+              filters: tuple[str, ...] = ("vcnId",)) -> Callable[[Request], Any]:
+        async def handler(request: Request) -> Response:
+            q = request.query_params
+            docs = self.by_kind[kind]
+            compartment = q.get("compartmentId")
+            if needs_compartment:
+                if not compartment:
+                    raise missing("compartmentId")
+                if kind == "compartment" and q.get("compartmentIdInSubtree") == "true":
+                    docs = [d for d in docs if self._in_subtree(d, compartment)]
+                else:
+                    docs = [d for d in docs if d.get("compartmentId") == compartment]
+            for f in filters:
+                if q.get(f):
+                    docs = [d for d in docs if d.get(f) == q[f]]
+            name = q.get("name") or q.get("displayName")
+            if name:
+                docs = [d for d in docs if name in (d.get("name"), d.get("displayName"))]
+            if q.get("lifecycleState"):
+                docs = [d for d in docs if d.get("lifecycleState") == q["lifecycleState"]]
+            return paginated(request, [_strip(d) for d in docs])
+        return handler
+
+    def _in_subtree(self, doc: dict[str, Any], root: str) -> bool:
+        parents = {c["id"]: c["compartmentId"] for c in self.by_kind["compartment"]}
+        current: str | None = doc["compartmentId"]
+        while current is not None:
+            if current == root:
+                return True
+            current = parents.get(current)
+        return False
+
+    async def get_tenancy(self, request: Request) -> Response:
+        if request.path_params["id"] != self.tenancy["id"]:
+            raise not_found("tenancy")
+        return json_response(request, self.tenancy)
+
+    async def get_compartment(self, request: Request) -> Response:
+        if request.path_params["id"] == self.tenancy["id"]:
+            # The root compartment is the tenancy.
+            return json_response(request, {
+                "id": self.tenancy["id"], "name": self.tenancy["name"],
+                "description": self.tenancy["description"], "timeCreated": self._stamp,
+                "lifecycleState": "ACTIVE", "isAccessible": True,
+                "freeformTags": {}, "definedTags": {}})
+        return await self._get("compartment")(request)
+
+    async def region_subscriptions(self, request: Request) -> Response:
+        if request.path_params["id"] != self.tenancy["id"]:
+            raise not_found("tenancy")
+        region = self.ctx.identity.region
+        return json_response(request, [{"regionKey": _region_key(region), "regionName": region,
+                                        "status": "READY", "isHomeRegion": True}])
+
+    async def availability_domains(self, request: Request) -> Response:
+        if not request.query_params.get("compartmentId"):
+            raise missing("compartmentId")
+        region = self.ctx.identity.region
+        return json_response(request, [
+            {"name": f"LOCL:{region.upper()}-AD-1",
+             "id": ocid("availabilitydomain", region, seed=region),
+             "compartmentId": self.tenancy["id"]}])
+
+    async def nsg_security_rules(self, request: Request) -> Response:
+        nsg_id = request.path_params["id"]
+        if nsg_id not in self.nsg_rules:
+            raise not_found("network security group")
+        direction = request.query_params.get("direction")
+        if direction and direction not in ("EGRESS", "INGRESS"):
+            raise invalid("direction must be EGRESS or INGRESS.")
+        rules = [r for r in self.nsg_rules[nsg_id]
+                 if not direction or r.get("direction") == direction]
+        return paginated(request, rules)
+
+    def routes(self) -> list[Route]:
+        v = "/20160918"
+        routes = [
+            Route(v + "/tenancies/{id}", self.get_tenancy, methods=["GET"]),
+            Route(v + "/tenancies/{id}/regionSubscriptions", self.region_subscriptions,
+                  methods=["GET"]),
+            Route(v + "/availabilityDomains", self.availability_domains, methods=["GET"]),
+            Route(v + "/availabilityDomains/", self.availability_domains, methods=["GET"]),
+            Route(v + "/compartments/{id}", self.get_compartment, methods=["GET"]),
+            Route(v + "/compartments", self._list("compartment", filters=()), methods=["GET"]),
+            Route(v + "/networkSecurityGroups/{id}/securityRules", self.nsg_security_rules,
+                  methods=["GET"]),
+            Route(v + "/services", self._list("service", needs_compartment=False,
+                                              filters=()), methods=["GET"]),
+            Route(v + "/services/{id}", self._get("service"), methods=["GET"]),
+        ]
+        for path, kind in (("users", "user"), ("groups", "group"),
+                           ("dynamicGroups", "dynamicGroup"), ("policies", "policy"),
+                           ("vcns", "vcn"), ("subnets", "subnet"),
+                           ("routeTables", "routeTable"), ("serviceGateways", "serviceGateway"),
+                           ("natGateways", "natGateway"),
+                           ("internetGateways", "internetGateway"),
+                           ("securityLists", "securityList"),
+                           ("networkSecurityGroups", "networkSecurityGroup")):
+            routes.append(Route(f"{v}/{path}", self._list(kind), methods=["GET"]))
+            routes.append(Route(f"{v}/{path}/{{id}}", self._get(kind), methods=["GET"]))
+        return routes
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def _first_host(cidr: str) -> str:
+    import ipaddress
+
+    try:
+        return str(next(ipaddress.ip_network(cidr, strict=False).hosts()))
+    except (ValueError, StopIteration):
+        raise TenancyFileError(f"bad CIDR {cidr!r}") from None
+
+
+def _region_key(region: str) -> str:
+    from fastfn.localcloud.oci.principals import region_key
+
+    return region_key(region)

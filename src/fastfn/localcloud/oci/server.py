@@ -1,0 +1,212 @@
+"""The local cloud's HTTP server: one Starlette app serving every service's REST API.
+
+Services are told apart by path, as their API versions and resource names do not clash
+(`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
+`/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
+`/20160918/...` Identity and Virtual Network). Every request except the health check must
+carry a valid OCI HTTP signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fastfn.localcloud.oci.auth import (
+    ApiKey,
+    SignatureVerifier,
+    TokenAuthority,
+    content_sha256,
+    fingerprint,
+    load_or_create_key,
+)
+from fastfn.localcloud.oci.context import CloudContext, CloudIdentity
+from fastfn.localcloud.oci.errors import (
+    OCIError,
+    error_response,
+    handle_oci_error,
+    handle_unexpected,
+    not_authenticated,
+    not_found,
+    request_id,
+)
+from fastfn.localcloud.oci.events import Events
+from fastfn.localcloud.oci.functions import Functions
+from fastfn.localcloud.oci.identity import Tenancy
+from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.objectstorage import ObjectStorage
+from fastfn.localcloud.oci.secrets import Secrets
+from fastfn.localcloud.oci.store import Store
+
+log = logging.getLogger("fastfn.localcloud.oci")
+
+HEALTH_PATH = "/_fastfn/health"
+# Signed bodies are buffered to check x-content-sha256; the largest is a function
+# invoke (6 MB), anything beyond that is refused before reading it all.
+MAX_SIGNED_BODY = 6 * 1024 * 1024 + 64 * 1024
+KEYS_DIR = "keys"
+API_KEY_FILE = "api_key.pem"
+TOKEN_KEY_FILE = "token_signing.pem"
+DB_FILE = "state.db"
+TENANCY_FILE = "tenancy.yaml"
+
+
+class SignatureMiddleware:
+    """Rejects unsigned or wrongly signed requests with 401 NotAuthenticated."""
+
+    def __init__(self, app: ASGIApp, verifier: SignatureVerifier) -> None:
+        self.app = app
+        self.verifier = verifier
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == HEALTH_PATH:
+            await self.app(scope, receive, send)
+            return
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        target = scope.get("raw_path") or scope["path"].encode()
+        target_text = target.decode("latin-1")
+        if scope["query_string"]:
+            target_text += "?" + scope["query_string"].decode("latin-1")
+        try:
+            principal, signed = self.verifier.verify(scope["method"], target_text, headers)
+            if "x-content-sha256" in signed:
+                body = await _read_limited(receive, headers)
+                if content_sha256(body) != headers["x-content-sha256"]:
+                    raise not_authenticated("x-content-sha256 does not match the body.")
+                receive = _replay(body)
+        except OCIError as exc:
+            rid = headers.get("opc-request-id") or request_id()
+            log.info("request refused", extra={"status": exc.status, "code": exc.code,
+                                               "path": scope["path"]})
+            await error_response(exc, rid)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+async def _read_limited(receive: Receive, headers: dict[str, str]) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_SIGNED_BODY:
+        raise OCIError(413, "PayloadTooLarge", "The request body is too large.")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_SIGNED_BODY:
+            raise OCIError(413, "PayloadTooLarge", "The request body is too large.")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        # After the body, behave like a connection that stays open until the response.
+        await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = not_found()
+    elif exc.status_code == 405:
+        error = OCIError(405, "MethodNotAllowed", "The method is not allowed on this resource.")
+    else:
+        error = OCIError(exc.status_code, "InvalidParameter", str(exc.detail))
+    return error_response(error, request_id(request))
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+class CloudServices:
+    """Everything one running local cloud holds: identity, keys, store and services."""
+
+    def __init__(self, state_dir: Path, tenancy_file: Path | None = None,
+                 region: str | None = None, event_retry_delays: tuple[float, ...] | None = None,
+                 max_instances: int = 2) -> None:
+        self.state_dir = state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.identity = CloudIdentity.load_or_create(state_dir, region)
+        self.api_key = load_or_create_key(state_dir / KEYS_DIR / API_KEY_FILE)
+        self.token_key = load_or_create_key(state_dir / KEYS_DIR / TOKEN_KEY_FILE)
+        self.fingerprint = fingerprint(self.api_key.public_key())
+        self.store = Store(state_dir / DB_FILE)
+        self.ctx = CloudContext(state_dir, self.identity, self.store)
+        self.tokens = TokenAuthority(self.token_key, self.identity.tenancy_id)
+        self.verifier = SignatureVerifier(self.tokens)
+        self.verifier.add_key(ApiKey(self.identity.tenancy_id, self.identity.user_id,
+                                     self.fingerprint, self.api_key.public_key()))
+        if tenancy_file is None and (state_dir / TENANCY_FILE).exists():
+            tenancy_file = state_dir / TENANCY_FILE
+        self.tenancy = Tenancy.load(self.ctx, tenancy_file)
+        for user_key in self.tenancy.api_keys():
+            self.verifier.add_key(user_key)
+        self.images = ImageStore(self.store)
+        self.objectstorage = ObjectStorage(self.ctx)
+        self.secrets = Secrets(self.ctx)
+        self.functions = Functions(self.ctx, self.images, self.tokens,
+                                   max_instances=max_instances)
+        self.events = Events(self.ctx, self.functions, retry_delays=event_retry_delays)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(HEALTH_PATH, _health, methods=["GET"]),
+            *self.objectstorage.routes(),
+            *self.secrets.routes(),
+            *self.functions.routes(),
+            *self.events.routes(),
+            *self.tenancy.routes(),
+        ]
+
+    def app(self) -> Starlette:
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+            self.events.start()
+            try:
+                yield {}
+            finally:
+                await self.events.aclose()
+                await self.functions.aclose()
+
+        app = Starlette(
+            routes=self.routes(),
+            exception_handlers={OCIError: handle_oci_error, HTTPException: _http_exception,
+                                Exception: handle_unexpected},
+            lifespan=lifespan,
+        )
+        app.add_middleware(SignatureMiddleware, verifier=self.verifier)
+        return app
+
+    def close(self) -> None:
+        self.store.close()
