@@ -40,6 +40,7 @@ from fastfn.localcloud.oci.wire import (
     Wire,
     empty_response,
     json_response,
+    page,
     paginated,
     parse_body,
     sort_items,
@@ -52,6 +53,8 @@ log = logging.getLogger("fastfn.localcloud.oci.functions")
 
 APPLICATION = "fn_application"
 FUNCTION = "fn_function"
+WORK_REQUEST = "fn_work_request"
+NEW_API = "20260325"
 API_VERSIONS = ("20181201", "20260325")
 SHAPES = ("GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM")
 MEMORY_SIZES = (128, 256, 512, 1024, 2048, 3072)
@@ -202,6 +205,65 @@ class Functions:
             raise not_found()
         return version
 
+    # -- work requests -------------------------------------------------------------------
+    # In 20260325 create/update/delete are asynchronous: they answer with an
+    # opc-work-request-id that WorkRequestManagementClient follows. Locally the work is
+    # done by the time we answer, so the work request is born SUCCEEDED.
+
+    def _work_request(self, operation: str, compartment_id: str, entity_type: str,
+                      action: str, identifier: str) -> str:
+        stamp = rfc3339(now())
+        work = {
+            "id": ocid("fnworkrequest", self.ctx.identity.region),
+            "operationType": operation, "status": "SUCCEEDED",
+            "compartmentId": compartment_id, "percentComplete": 100.0,
+            "resources": [{"entityType": entity_type, "actionType": action,
+                           "identifier": identifier,
+                           "entityUri": f"/{NEW_API}/{entity_type}s/{identifier}"}],
+            "timeAccepted": stamp, "timeStarted": stamp, "timeFinished": stamp,
+            "timeUpdated": stamp,
+        }
+        self.ctx.store.put(WORK_REQUEST, work["id"], work, parent=compartment_id,
+                           name=stamp)
+        return str(work["id"])
+
+    def _changed(self, request: Request, version: str, body: dict[str, Any] | None,
+                 work: str, etag: str | None = None) -> Response:
+        """The answer to an update or delete, in the version's shape."""
+        headers = {"etag": etag} if etag else {}
+        if version == NEW_API:
+            return empty_response(request, 202, {**headers, "opc-work-request-id": work})
+        if body is None:
+            return empty_response(request, 204)
+        return json_response(request, body, headers=headers)
+
+    async def get_work_request(self, request: Request) -> Response:
+        work = self.ctx.store.get(WORK_REQUEST, request.path_params["id"])
+        if work is None:
+            raise not_found("work request")
+        return json_response(request, work)
+
+    async def list_work_requests(self, request: Request) -> Response:
+        q = request.query_params
+        compartment = q.get("compartmentId")
+        if not compartment:
+            raise missing("compartmentId")
+        items = self.ctx.store.find(WORK_REQUEST, parent=compartment)
+        if q.get("workRequestId"):
+            items = [w for w in items if w["id"] == q["workRequestId"]]
+        if q.get("status"):
+            items = [w for w in items if w["status"] == q["status"]]
+        if q.get("resourceId"):
+            items = [w for w in items
+                     if any(r["identifier"] == q["resourceId"] for r in w["resources"])]
+        chunk, headers = page(request, items)
+        return json_response(request, {"items": chunk}, headers=headers)  # a collection
+
+    async def work_request_details(self, request: Request) -> Response:
+        if self.ctx.store.get(WORK_REQUEST, request.path_params["id"]) is None:
+            raise not_found("work request")
+        return json_response(request, {"items": []})
+
     # -- applications ----------------------------------------------------------------------
 
     def _application(self, app_id: str) -> dict[str, Any]:
@@ -241,7 +303,10 @@ class Functions:
                                "exists in this compartment.")
             store.put(APPLICATION, app["id"], app, parent=details.compartment_id,
                       name=details.display_name)
-        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"]})
+        work = self._work_request("CREATE_APPLICATION", app["compartmentId"], "application",
+                                  "CREATED", app["id"])
+        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"],
+                                                            "opc-work-request-id": work})
 
     async def get_application(self, request: Request) -> Response:
         self._version(request)
@@ -263,7 +328,7 @@ class Functions:
         return paginated(request, items)
 
     async def update_application(self, request: Request) -> Response:
-        self._version(request)
+        version = self._version(request)
         details = await parse_body(request, UpdateApplicationDetails)
         with self.ctx.store.transaction() as store:
             app = self._application(request.path_params["id"])
@@ -273,17 +338,21 @@ class Functions:
             store.put(APPLICATION, app["id"], app, parent=app["compartmentId"],
                       name=app["displayName"])
         await self._stop_functions_of(app["id"])  # new config: new instances
-        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"]})
+        work = self._work_request("UPDATE_APPLICATION", app["compartmentId"], "application",
+                                  "UPDATED", app["id"])
+        return self._changed(request, version, _clean(app), work, app["timeUpdated"])
 
     async def delete_application(self, request: Request) -> Response:
-        self._version(request)
+        version = self._version(request)
         with self.ctx.store.transaction() as store:
             app = self._application(request.path_params["id"])
             _check_if_match(request, app["timeUpdated"])
             if store.find(FUNCTION, parent=app["id"]):
                 raise conflict("Cannot delete an application that has functions.")
             store.delete(APPLICATION, app["id"])
-        return empty_response(request, 204)
+        work = self._work_request("DELETE_APPLICATION", app["compartmentId"], "application",
+                                  "DELETED", app["id"])
+        return self._changed(request, version, None, work)
 
     # -- functions -----------------------------------------------------------------------
 
@@ -335,8 +404,10 @@ class Functions:
                 raise conflict(f"A function named {details.display_name!r} already exists "
                                "in this application.")
             store.put(FUNCTION, fn["id"], fn, parent=app["id"], name=details.display_name)
+        work = self._work_request("CREATE_FUNCTION", fn["compartmentId"], "function",
+                                  "CREATED", fn["id"])
         return json_response(request, self._render_function(fn, version),
-                             headers={"etag": fn["timeUpdated"]})
+                             headers={"etag": fn["timeUpdated"], "opc-work-request-id": work})
 
     async def get_function(self, request: Request) -> Response:
         version = self._version(request)
@@ -373,17 +444,21 @@ class Functions:
             store.put(FUNCTION, fn["id"], fn, parent=fn["applicationId"],
                       name=fn["displayName"])
         await self.platform_stop(fn["id"])
-        return json_response(request, self._render_function(fn, version),
-                             headers={"etag": fn["timeUpdated"]})
+        work = self._work_request("UPDATE_FUNCTION", fn["compartmentId"], "function",
+                                  "UPDATED", fn["id"])
+        return self._changed(request, version, self._render_function(fn, version), work,
+                             fn["timeUpdated"])
 
     async def delete_function(self, request: Request) -> Response:
-        self._version(request)
+        version = self._version(request)
         with self.ctx.store.transaction() as store:
             fn = self.function(request.path_params["id"])
             _check_if_match(request, fn["timeUpdated"])
             store.delete(FUNCTION, fn["id"])
         await self.platform_stop(fn["id"])
-        return empty_response(request, 204)
+        work = self._work_request("DELETE_FUNCTION", fn["compartmentId"], "function",
+                                  "DELETED", fn["id"])
+        return self._changed(request, version, None, work)
 
     async def platform_stop(self, fn_id: str) -> None:
         if self._platform is not None:
@@ -494,6 +569,12 @@ class Functions:
             Route(base + "/functions/{id}", self.update_function, methods=["PUT"]),
             Route(base + "/functions/{id}", self.delete_function, methods=["DELETE"]),
             Route(base + "/functions/{id}/actions/invoke", self.invoke, methods=["POST"]),
+            Route(f"/{NEW_API}/workRequests", self.list_work_requests, methods=["GET"]),
+            Route(f"/{NEW_API}/workRequests/{{id}}", self.get_work_request, methods=["GET"]),
+            Route(f"/{NEW_API}/workRequests/{{id}}/errors", self.work_request_details,
+                  methods=["GET"]),
+            Route(f"/{NEW_API}/workRequests/{{id}}/logs", self.work_request_details,
+                  methods=["GET"]),
         ]
 
 

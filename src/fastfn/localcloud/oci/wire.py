@@ -100,15 +100,19 @@ def _decode_page(token: str) -> int:
     return offset
 
 
-def paginated(request: Request, items: Sequence[Any]) -> Response:
-    """A list response with opc-next-page, as OCI list operations page."""
+def page(request: Request, items: Sequence[Any]) -> tuple[list[Any], dict[str, str]]:
+    """One page of a list and its opc-next-page header, as OCI list operations page."""
     limit = page_limit(request)
     token = request.query_params.get("page")
     start = _decode_page(token) if token else 0
-    chunk = list(items[start:start + limit])
     headers = {}
     if start + limit < len(items):
         headers["opc-next-page"] = _encode_page(start + limit)
+    return list(items[start:start + limit]), headers
+
+
+def paginated(request: Request, items: Sequence[Any]) -> Response:
+    chunk, headers = page(request, items)
     return json_response(request, chunk, headers=headers)
 
 

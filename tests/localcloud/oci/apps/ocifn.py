@@ -42,7 +42,7 @@ async def invoke(request: Request) -> dict:
         return {
             "object": obj.data.content.decode(),
             "secret": base64.b64decode(bundle.secret_bundle_content.content).decode(),
-            "endpoint": storage.base_client.endpoint,
+            "url": obj.request.url,
             "tenancy": signer.tenancy_id,
         }
     return {"error": f"unknown op {op!r}"}
