@@ -40,3 +40,21 @@ def parse_assignments(values: list[str], option: str) -> dict[str, str]:
                         f"[A-Za-z_][A-Za-z0-9_]*, got {key or item!r}")
         parsed[key] = value
     return parsed
+
+
+def local_config(fn: ResolvedFunction, assignments: list[str]) -> dict[str, str]:
+    """Config a local run adds: the host variables that `env:` secret references name
+    (only those), then --config KEY=VALUE pairs."""
+    import os
+
+    config: dict[str, str] = {}
+    for name, ref in fn.secrets.items():
+        if ref.startswith("env:"):
+            variable = ref.removeprefix("env:")
+            if variable in os.environ:
+                config[variable] = os.environ[variable]
+            else:
+                err_console.print(f"[yellow]warning:[/] secret {name} refers to {ref}, "
+                                  f"but {variable} is not set in this environment")
+    config.update(parse_assignments(assignments, "--config"))
+    return config

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from fastfn.cli.common import DEV_STATE, console, load_service, parse_assignments
+from fastfn.cli.common import DEV_STATE, console, load_service, local_config
 from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
 from fastfn.localcloud.fn.platform import FnPlatform
 from fastfn.localcloud.fn.service import function_spec
@@ -35,7 +35,7 @@ def dev(
 ) -> None:
     """Run a service locally behind an API gateway and print its URL."""
     _, fn = load_service(service_dir, stage)
-    extra = parse_assignments(config, "--config")
+    extra = local_config(fn, config)
     spec = function_spec(service_dir, fn, app_name=f"{fn.service}-dev", extra_config=extra)
     platform = FnPlatform(max_instances=instances, log_sink=_print_log)
     gateway = Gateway(platform, [GatewayRoute(fn.path_prefix, spec)])

@@ -21,7 +21,7 @@ from fastfn.cli.common import (
     err_console,
     fail,
     load_service,
-    parse_assignments,
+    local_config,
 )
 from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute
 from fastfn.localcloud.fn.platform import FnPlatform
@@ -103,7 +103,7 @@ def invoke(
         response = _over_http(info["url"], info.get("fn_id", fn.name), fn.timeout, call)
     else:
         log_lines: list[str] = []
-        extra = parse_assignments(config, "--config")
+        extra = local_config(fn, config)
         response = asyncio.run(_in_process(service_dir, fn, call, log_lines, extra))
         if logs or response.status_code >= 500:
             for line in log_lines:
