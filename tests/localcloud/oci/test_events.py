@@ -31,7 +31,8 @@ def deploy(cloud: LocalCloud, markers: Path, image: str = IMAGE,
                 "FAIL_EVENTS": str(fail_events)})).data
     return management.create_function(CreateFunctionDetails(
         display_name="on-upload", application_id=app.id,
-        source_details=CreateContainerImageFunctionSourceDetails(image=image))).data
+        source_details=CreateContainerImageFunctionSourceDetails(image=image),
+        memory_in_mbs=128)).data
 
 
 def rule_on_uploads(cloud: LocalCloud, bucket: str, fn_id: str) -> oci.events.models.Rule:

@@ -42,6 +42,7 @@ def application(cloud: LocalCloud, management, tmp_path: Path):  # type: ignore[
 
 def create_function(management, application, image: str = IMAGE, name: str = "ocifn",  # type: ignore[no-untyped-def]
                     **kw: object) -> oci.functions.models.Function:
+    kw.setdefault("memory_in_mbs", 128)
     return management.create_function(CreateFunctionDetails(
         display_name=name, application_id=application.id,
         source_details=CreateContainerImageFunctionSourceDetails(image=image), **kw)).data
@@ -115,6 +116,7 @@ def test_crud_and_lifecycle(cloud: LocalCloud, management, application) -> None:
 def test_bad_input_is_refused(cloud: LocalCloud, management, application) -> None:  # type: ignore[no-untyped-def]
     cases = [
         {"memory_in_mbs": 100},
+        {"memory_in_mbs": None},  # required
         {"timeout_in_seconds": 301},
         {"config": {"1BAD": "x"}},
         {"config": {"BIG": "x" * 5000}},
@@ -123,7 +125,8 @@ def test_bad_input_is_refused(cloud: LocalCloud, management, application) -> Non
         with pytest.raises(oci.exceptions.ServiceError) as info:
             management.create_function(CreateFunctionDetails(
                 display_name="bad", application_id=application.id,
-                source_details=CreateContainerImageFunctionSourceDetails(image=IMAGE), **extra),
+                source_details=CreateContainerImageFunctionSourceDetails(image=IMAGE),
+                **{"memory_in_mbs": 128, **extra}),
                 retry_strategy=NO_RETRY)
         assert (info.value.status, info.value.code) == (400, "InvalidParameter"), extra
     with pytest.raises(oci.exceptions.ServiceError) as info:
@@ -188,7 +191,7 @@ def test_resource_principal_and_default_endpoints(cloud: LocalCloud, management,
     vaults = cloud.client(oci.vault.VaultsClient)
     secret = vaults.create_secret(oci.vault.models.CreateSecretDetails(
         compartment_id=cloud.compartment_id, vault_id=cloud.vault_id, secret_name="pw",
-        secret_content=oci.vault.models.Base64SecretContentDetails(
+        key_id="ocid1.key.oc1..local", secret_content=oci.vault.models.Base64SecretContentDetails(
             content_type="BASE64", content=base64.b64encode(b"hunter2").decode()))).data
     cloud.images.put(IMAGE, APPS, "ocifn:app")
     fn = create_function(management, application)

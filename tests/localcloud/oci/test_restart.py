@@ -23,7 +23,8 @@ def test_state_survives_restart(state_dir: Path, tmp_path: Path) -> None:
         secret = first.client(oci.vault.VaultsClient).create_secret(
             oci.vault.models.CreateSecretDetails(
                 compartment_id=first.compartment_id, vault_id=first.vault_id,
-                secret_name="kept", secret_content=oci.vault.models.Base64SecretContentDetails(
+                secret_name="kept", key_id="ocid1.key.oc1..local",
+                secret_content=oci.vault.models.Base64SecretContentDetails(
                     content_type="BASE64", content=base64.b64encode(b"v1").decode()))).data
         first.images.put(IMAGE, APPS, "ocifn:app")
         management = first.client(oci.functions.FunctionsManagementClient)
@@ -32,7 +33,7 @@ def test_state_survives_restart(state_dir: Path, tmp_path: Path) -> None:
             subnet_ids=[first.subnet_id],
             config={"FASTFN_DEFAULT_ROUTE": "POST /invoke"})).data
         fn = management.create_function(oci.functions.models.CreateFunctionDetails(
-            display_name="f", application_id=app.id,
+            display_name="f", application_id=app.id, memory_in_mbs=128,
             source_details=oci.functions.models.CreateContainerImageFunctionSourceDetails(
                 image=IMAGE))).data
 

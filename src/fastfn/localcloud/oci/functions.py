@@ -147,6 +147,7 @@ class FunctionSettings(Wire):
 class CreateFunctionDetails(FunctionSettings):
     display_name: str = Field(min_length=1, max_length=255)
     application_id: str
+    memory_in_mbs: int = Field(alias="memoryInMBs")  # required, as the API has it
 
 
 class FnFailure(Exception):
@@ -388,7 +389,7 @@ class Functions:
             "displayName": details.display_name, "lifecycleState": "ACTIVE",
             "applicationId": app["id"], "compartmentId": app["compartmentId"],
             "sourceDetails": self._pin_digest(source), "shape": app["shape"],
-            "memoryInMBs": details.memory_in_mbs or 128, "config": details.config or {},
+            "memoryInMBs": details.memory_in_mbs, "config": details.config or {},
             "timeoutInSeconds": details.timeout_in_seconds or 30,
             "detachedModeTimeoutInSeconds": details.detached_mode_timeout_in_seconds,
             "provisionedConcurrencyConfig": details.provisioned_concurrency_config

@@ -50,7 +50,7 @@ class CreateSecretDetails(Wire):
     compartment_id: str
     secret_name: str = Field(min_length=1, max_length=255)
     vault_id: str
-    key_id: str | None = None
+    key_id: str  # required by the API; the local vault does not encrypt with it
     secret_content: SecretContentDetails
     description: str | None = None
     metadata: dict[str, Any] | None = None
