@@ -13,8 +13,11 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,9 +60,11 @@ class _Runner:
     """Serves the cloud on an event loop: the API server and the CONNECT proxy."""
 
     def __init__(self, services: CloudServices, host: str, port: int,
-                 proxy_port: int | None) -> None:
+                 proxy_port: int | None,
+                 on_ready: Callable[[dict[str, str]], None] | None = None) -> None:
         import uvicorn
 
+        self.on_ready = on_ready
         self.services = services
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,7 +76,7 @@ class _Runner:
         services.ctx.ca_bundle = self.ca.bundle()
         config = uvicorn.Config(services.app(), lifespan="on", log_level="warning",
                                 access_log=False, timeout_keep_alive=30)
-        self.server = uvicorn.Server(config)
+        self.server = _quiet_exit_server(uvicorn.Server)(config)
         self.proxy: ConnectProxy | None = None
 
     async def run(self) -> None:
@@ -80,13 +85,45 @@ class _Runner:
             bound = await self.proxy.start(self.host, self.proxy_port)
             self.services.ctx.proxy_url = f"http://{self.host}:{bound}"
         _write_running(self.services)
+        announce = asyncio.create_task(self._announce())
         try:
             await self.server.serve(sockets=[self.sock])
         finally:
+            announce.cancel()
             if self.proxy is not None:
                 await self.proxy.aclose()
             with contextlib.suppress(OSError):
                 (self.services.state_dir / RUNNING_FILE).unlink()
+
+
+    async def _announce(self) -> None:
+        while not self.server.started:
+            await asyncio.sleep(0.01)
+        if self.on_ready is not None:
+            self.on_ready({"endpoint": self.services.ctx.endpoint,
+                           "proxy": self.services.ctx.proxy_url})
+
+
+def _quiet_exit_server(base: type[Any]) -> type[Any]:
+    class Server(base):  # type: ignore[misc, valid-type]
+        """uvicorn's server, minus re-raising SIGINT/SIGTERM after its graceful shutdown:
+        serve() must return so the proxy is closed and the endpoint file removed, and a
+        requested stop is a clean exit (status 0)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit)
+                        for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def _write_running(services: CloudServices) -> None:
@@ -122,13 +159,9 @@ class LocalCloud:
                                         daemon=True)
         self._thread.start()
         server = self._runner.server
-        ready = threading.Event()
-
-        def wait() -> None:
-            while not server.started and self._thread and self._thread.is_alive():
-                ready.wait(0.01)
-
-        wait()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         if not server.started:
             self.stop()
             raise RuntimeError(f"local cloud failed to start: {self._error!r}")
@@ -232,10 +265,15 @@ class LocalCloud:
 
 
 def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
-          proxy_port: int | None = 10001, tenancy_file: Path | None = None) -> None:
-    """`fastfn cloud up`: serve in the foreground until interrupted."""
+          proxy_port: int | None = 10001, tenancy_file: Path | None = None,
+          on_ready: Callable[[dict[str, str]], None] | None = None) -> None:
+    """`fastfn cloud up`: serve in the foreground until SIGINT/SIGTERM.
+
+    `on_ready` is called once clients can connect, with the endpoint and proxy URLs
+    (`config_text(state_dir)` then shows the full settings). Port 0 picks free ports.
+    """
     services = CloudServices(Path(state_dir), tenancy_file=tenancy_file)
-    runner = _Runner(services, host, port, proxy_port)
+    runner = _Runner(services, host, port, proxy_port, on_ready)
     write_config_file(services.state_dir, services.identity, services.fingerprint)
     try:
         asyncio.run(runner.run())

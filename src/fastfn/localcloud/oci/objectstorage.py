@@ -17,7 +17,6 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -568,6 +567,3 @@ async def _read_file(handle: Any, start: int, stop: int) -> AsyncIterator[bytes]
     finally:
         handle.close()
 
-
-def blob_path(ctx: CloudContext, obj: dict[str, Any]) -> Path:
-    return ctx.blobs_dir / obj["blob"]
