@@ -75,7 +75,8 @@ class _Runner:
         self.ca = LocalCA(services.state_dir / KEYS_DIR)
         services.ctx.ca_bundle = self.ca.bundle()
         config = uvicorn.Config(services.app(), lifespan="on", log_level="warning",
-                                access_log=False, timeout_keep_alive=30)
+                                access_log=False, timeout_keep_alive=30,
+                                http=_no_delay_protocol())
         self.server = _quiet_exit_server(uvicorn.Server)(config)
         self.proxy: ConnectProxy | None = None
 
@@ -102,6 +103,23 @@ class _Runner:
         if self.on_ready is not None:
             self.on_ready({"endpoint": self.services.ctx.endpoint,
                            "proxy": self.services.ctx.proxy_url})
+
+
+def _no_delay_protocol() -> type[Any]:
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class NoDelayProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        """TCP_NODELAY on every connection: a response written as headers, then body,
+        otherwise waits ~40 ms for the client's delayed ACK (Nagle)."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().connection_made(transport)
+
+    return NoDelayProtocol
 
 
 def _quiet_exit_server(base: type[Any]) -> type[Any]:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import socket
 import ssl
 import tempfile
 from pathlib import Path
@@ -153,9 +154,14 @@ class ConnectProxy:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        _no_delay(writer)
         try:
             await self._tunnel(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            pass
+        except asyncio.CancelledError:
+            # Only aclose() cancels these; ending quietly spares asyncio's stream
+            # callback from reporting the cancellation as an error.
             pass
         finally:
             self._connections.discard(task)
@@ -178,10 +184,19 @@ class ConnectProxy:
         await writer.drain()
         await writer.start_tls(self.ca.context_for(host))
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        _no_delay(up_writer)
         try:
             await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer))
         finally:
             up_writer.close()
+
+
+def _no_delay(writer: asyncio.StreamWriter) -> None:
+    # Relayed responses arrive in pieces; without this each waits for a delayed ACK.
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
