@@ -16,7 +16,7 @@ from oci.functions.models import (
 )
 
 from conftest import APPS, IMAGE
-from fastfn.localcloud.oci import LocalCloud
+from fastfn.localcloud.oci import LocalCloud, event_deliveries
 from fastfn.localcloud.oci.events import matches
 
 UPLOAD = "com.oraclecloud.objectstorage.createobject"
@@ -135,6 +135,8 @@ def test_exhausted_retries_are_recorded(cloud: LocalCloud, tmp_path: Path) -> No
     assert failed[0]["ruleId"] == rule.id
     assert failed[0]["attempts"] == 3  # first try + the two retries configured
     assert "FunctionInvokeImageNotAvailable" in failed[0]["lastError"]
+    # The same record, read from the state dir by another connection (the CLI's way).
+    assert event_deliveries(cloud.state_dir, "failed") == failed
 
 
 @pytest.mark.parametrize(("condition", "expected"), [

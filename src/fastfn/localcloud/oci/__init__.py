@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastfn.localcloud.oci.cloud import LocalCloud, config_text, serve
+    from fastfn.localcloud.oci.cloud import LocalCloud, config_text, event_deliveries, serve
     from fastfn.localcloud.oci.images import ImageStore
 
-__all__ = ["ImageStore", "LocalCloud", "config_text", "serve"]
+__all__ = ["ImageStore", "LocalCloud", "config_text", "event_deliveries", "serve"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("LocalCloud", "config_text", "serve"):
+    if name in ("LocalCloud", "config_text", "event_deliveries", "serve"):
         from fastfn.localcloud.oci import cloud
 
         return getattr(cloud, name)

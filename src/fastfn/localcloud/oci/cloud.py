@@ -301,6 +301,24 @@ def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
         services.close()
 
 
+def event_deliveries(state_dir: Path, state: str | None = None) -> list[dict[str, Any]]:
+    """Event deliveries recorded in a state dir (PENDING, DELIVERED or FAILED), oldest
+    first; readable while the cloud runs (for `fastfn cloud events`, say)."""
+    from fastfn.localcloud.oci.events import DELIVERY
+    from fastfn.localcloud.oci.server import DB_FILE
+    from fastfn.localcloud.oci.store import Store
+
+    store = Store(Path(state_dir) / DB_FILE)
+    try:
+        found = store.find(DELIVERY)
+    finally:
+        store.close()
+    if state:
+        found = [d for d in found if d["state"] == state.upper()]
+    return [{k: v for k, v in d.items() if k != "event"}
+            for d in sorted(found, key=lambda d: d["timeCreated"])]
+
+
 def config_text(state_dir: Path) -> str:
     """`fastfn cloud config`: the settings that point the oci SDK and CLI at the cloud."""
     from fastfn.localcloud.oci.auth import fingerprint, load_or_create_key
