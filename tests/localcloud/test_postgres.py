@@ -156,6 +156,29 @@ def test_bad_password_is_refused(items_db: DatabaseLogin) -> None:
         psycopg.connect(wrong.dsn, connect_timeout=2)
 
 
+def test_a_taken_port_is_replaced_when_the_port_was_not_given(scratch_dir: Path) -> None:
+    pg = LocalPostgres(scratch_dir)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", pg.port))
+        squatter.listen()
+        taken = pg.port
+        with pg:
+            assert pg.port != taken
+            with psycopg.connect(pg.admin_login.dsn) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_taken_given_port_is_a_clear_error(scratch_dir: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        pg = LocalPostgres(scratch_dir, port=port)
+        with pytest.raises(LocalPostgresError, match=f"could not listen on 127.0.0.1:{port}"):
+            pg.start()
+        assert not pg.is_running()
+
+
 def test_ensure_database_needs_a_running_server(scratch_dir: Path) -> None:
     pg = LocalPostgres(scratch_dir)
     with pytest.raises(LocalPostgresError, match="start"):

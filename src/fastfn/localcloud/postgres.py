@@ -221,8 +221,15 @@ def _accepts_tcp(port: int) -> bool:
 
 
 def _log_tail(path: Path, lines: int = 15) -> str:
+    return _log_since(path, 0, lines)
+
+
+def _log_since(path: Path, offset: int, lines: int = 15) -> str:
+    """The last `lines` lines a server wrote to its log after byte `offset`."""
     try:
-        text = path.read_text(errors="replace")
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
     except OSError:
         return "(no log)"
     return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
@@ -395,7 +402,8 @@ class LocalPostgres:
             except _PortTaken:
                 if attempt == attempts - 1:
                     raise LocalPostgresError(
-                        f"PostgreSQL could not listen on a free port:\n{_log_tail(self.log_file)}"
+                        f"PostgreSQL could not listen on {HOST}:{self.port}:\n"
+                        f"{_log_tail(self.log_file)}"
                     ) from None
                 self.port = free_port()
         if self._stop_at_exit:
@@ -433,7 +441,7 @@ class LocalPostgres:
         while True:
             if process.poll() is not None:
                 self._process = None
-                tail = self._log_since(log_offset)
+                tail = _log_since(self.log_file, log_offset)
                 if any(marker in tail for marker in _ADDRESS_IN_USE):
                     raise _PortTaken
                 raise LocalPostgresError(
@@ -446,21 +454,12 @@ class LocalPostgres:
                 self._process = None
                 raise LocalPostgresError(
                     f"PostgreSQL did not become ready within {timeout:.0f} s:\n"
-                    f"{self._log_since(log_offset)}"
+                    f"{_log_since(self.log_file, log_offset)}"
                 )
             time.sleep(_POLL_INTERVAL)
         log.info("PostgreSQL started",
                  extra={"port": self.port, "pid": process.pid,
                         "ms": round((time.perf_counter() - began) * 1000, 1)})
-
-    def _log_since(self, offset: int) -> str:
-        try:
-            with open(self.log_file, "rb") as f:
-                f.seek(offset)
-                text = f.read().decode(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-15:]) or "(empty log)"
 
     def _postmaster_ready(self, pid: int) -> bool:
         # postmaster.pid: line 1 the pid, line 8 the status, "ready" once it accepts
@@ -705,7 +704,8 @@ ignore_startup_parameters = extra_float_digits
             except _PortTaken:
                 if attempt == attempts - 1:
                     raise LocalPostgresError(
-                        f"pgbouncer could not listen on a free port:\n{_log_tail(self.log_file)}"
+                        f"pgbouncer could not listen on {HOST}:{self.port}:\n"
+                        f"{_log_tail(self.log_file)}"
                     ) from None
                 self.port = free_port()
         if self._stop_at_exit:
@@ -730,7 +730,7 @@ ignore_startup_parameters = extra_float_digits
         while not _accepts_tcp(self.port):
             if process.poll() is not None:
                 self._process = None
-                detail = _read_since(self.log_file, offset)
+                detail = _log_since(self.log_file, offset)
                 if any(marker in detail for marker in _ADDRESS_IN_USE):
                     raise _PortTaken
                 raise LocalPostgresError(
@@ -774,12 +774,3 @@ ignore_startup_parameters = extra_float_digits
 def _quote_auth(text: str) -> str:
     # pgbouncer's auth file doubles a double quote inside a quoted field.
     return text.replace('"', '""')
-
-
-def _read_since(path: Path, offset: int) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
