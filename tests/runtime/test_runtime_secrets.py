@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -317,8 +318,11 @@ def cloud() -> Iterator[Any]:
     if not HAVE_LOCAL_CLOUD:
         pytest.skip("fastfn.localcloud.oci.LocalCloud not importable")
     state = Path(tempfile.mkdtemp(prefix="fastfn-secrets-cloud-"))
-    with LocalCloud(state / "state") as running:
-        yield running
+    try:
+        with LocalCloud(state / "state") as running:
+            yield running
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def _create_secret(cloud: Any, name: str, value: bytes) -> str:
