@@ -7,9 +7,6 @@ import pytest
 
 from fastfn.localcloud.oci import LocalCloud
 
-APPS = Path(__file__).parent / "apps"
-IMAGE = "fra.ocir.io/fastfnlocal/tests/ocifn:1"
-
 
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:

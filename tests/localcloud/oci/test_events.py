@@ -15,9 +15,10 @@ from oci.functions.models import (
     CreateFunctionDetails,
 )
 
-from conftest import APPS, IMAGE
 from fastfn.localcloud.oci import LocalCloud, event_deliveries
 from fastfn.localcloud.oci.events import matches
+
+from oci_support import APPS, IMAGE
 
 UPLOAD = "com.oraclecloud.objectstorage.createobject"
 

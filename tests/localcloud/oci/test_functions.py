@@ -18,8 +18,9 @@ from oci.functions.models import (
     UpdateFunctionDetails,
 )
 
-from conftest import APPS, IMAGE
 from fastfn.localcloud.oci import LocalCloud
+
+from oci_support import APPS, IMAGE
 
 NO_RETRY = oci.retry.NoneRetryStrategy()
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import oci
 
-from conftest import APPS, IMAGE
 from fastfn.localcloud.oci import LocalCloud, config_text
+
+from oci_support import APPS, IMAGE
 
 
 def test_state_survives_restart(state_dir: Path, tmp_path: Path) -> None:
