@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The demo command: sets up (idempotent), then runs seed 001's service on the local cloud.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+command -v curl >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq curl >/dev/null; }
+exec .venv/bin/python scripts/demo.py
