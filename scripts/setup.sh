@@ -25,9 +25,18 @@ fi
 stamp=.venv/.fastfn-installed
 if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check uv
-  .venv/bin/uv pip install -q --python .venv/bin/python -r requirements.lock
+  .venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
   .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
   # Function images ship compiled bytecode; so does the local platform.
   .venv/bin/python -m compileall -q src >/dev/null
   touch "$stamp"
+fi
+
+# The oci CLI, for the test that drives the local cloud as a user would. It pins its own
+# dependencies (older pydantic, click...), so it lives in a venv of its own.
+OCI_CLI_VERSION=3.95.1
+if [ ! -x .tools/oci-cli/bin/oci ] || ! grep -qx "$OCI_CLI_VERSION" .tools/oci-cli/.version 2>/dev/null; then
+  "$PY" -m venv .tools/oci-cli
+  .venv/bin/uv pip install -q --python .tools/oci-cli/bin/python "oci-cli==$OCI_CLI_VERSION"
+  echo "$OCI_CLI_VERSION" > .tools/oci-cli/.version
 fi
