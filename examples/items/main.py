@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field
 
-from fastfn.runtime.secrets import aresolve
+from fastfn.runtime.secrets import aresolve_env
 
 log = logging.getLogger("items")
 
@@ -85,7 +85,7 @@ def pool_settings() -> dict[str, Any]:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
-    dsn = await aresolve(os.environ.get("DATABASE_URL", ""), name="DATABASE_URL")
+    dsn = await aresolve_env("DATABASE_URL")
     # One function instance handles one call at a time: two connections are plenty.
     pool = AsyncConnectionPool(
         dsn.reveal(), min_size=1, max_size=2, open=False, kwargs=pool_settings(),

@@ -332,6 +332,8 @@ class SecretResolver:
                 return stale.secret
             if self.ttl > 0:
                 self._cache[key] = _Cached(secret, self._clock() + self.ttl)
+            # From the first secret on, log output is masked; until then it costs nothing.
+            install_log_redaction()
             return secret
 
     async def aresolve(self, reference: str, *, name: str | None = None) -> Secret:

@@ -279,3 +279,24 @@ async def test_failed_lifespan_startup_exits_without_publishing(tmp_path: Path,
         await started_instance(probe_spec(tmp_path, PROBE_FAIL_STARTUP="1"), socket_root)
     assert failure.value.response.status == 502
     assert not list(socket_root.glob("*/lsnr.sock"))
+
+
+def test_a_resolved_secret_is_masked_in_the_runtimes_json_logs(tmp_path: Path):
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from fastfn.runtime import logs\n"
+        "from fastfn.runtime.secrets import resolve\n"
+        "logs.configure('INFO')\n"
+        "value = resolve('env:DB_PASSWORD').reveal()\n"
+        "logging.getLogger('app').info('connecting with %s', value, extra={'pw': value})\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "DB_PASSWORD": "canary-s3cret-value"},
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stderr.strip().splitlines()[-1])
+    assert record["msg"].startswith("connecting with ")
+    assert "canary-s3cret-value" not in result.stderr
