@@ -62,7 +62,7 @@ def main() -> int:
         # The manifest says DATABASE_URL = env:ITEMS_DATABASE_URL: fastfn dev hands the
         # function exactly that variable from this environment (never the command line).
         env = dict(os.environ, ITEMS_DATABASE_URL=login.dsn)
-        dev = subprocess.Popen([*FASTFN, "dev", str(ITEMS), "--port", "0"], env=env,
+        dev = subprocess.Popen([*FASTFN, "dev", os.path.relpath(ITEMS), "--port", "0"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while not state.exists():
@@ -87,7 +87,7 @@ def main() -> int:
         curl(f"{base}/health")
 
         step("Direct invoke: no method, no path; the default route POST /items")
-        show([*FASTFN, "invoke", str(ITEMS), "--body", '{"name": "Direct", "description": '
+        show([*FASTFN, "invoke", os.path.relpath(ITEMS), "--body", '{"name": "Direct", "description": '
               '"via fastfn invoke"}', "-H", "Content-Type: application/json"])
 
         step("Seed 001's verification query: SELECT * FROM items")
