@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from fastfn.cli import dev, invoke, scaffold
+from fastfn.cli import cloud, dev, invoke, scaffold
 
 app = typer.Typer(
     name="fastfn",
@@ -30,3 +30,4 @@ app.command()(dev.dev)
 app.command()(invoke.invoke)
 app.command()(scaffold.init)
 app.command()(scaffold.dockerfile)
+app.add_typer(cloud.cloud, name="cloud")

@@ -63,7 +63,8 @@ def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     key = generate_key()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(private_pem(key))
+    # The label line is how OCI marks API signing keys; the oci CLI warns without it.
+    tmp.write_bytes(private_pem(key) + b"OCI_API_KEY\n")
     tmp.chmod(0o600)
     tmp.replace(path)
     return key

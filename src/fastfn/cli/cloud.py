@@ -1,0 +1,79 @@
+"""`fastfn cloud`: the local OCI cloud (Object Storage, Vault, Functions, Events, Identity)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from fastfn.cli.common import console, fail
+
+cloud = typer.Typer(help="The local OCI cloud that the oci SDK and CLI talk to.",
+                    no_args_is_help=True)
+
+DEFAULT_STATE = Path(".fastfn") / "cloud"
+STATE_HELP = "state directory (survives restarts)"
+
+
+@cloud.command()
+def up(
+    state_dir: Path = typer.Option(DEFAULT_STATE, "--state-dir", help=STATE_HELP),
+    port: int = typer.Option(10000, help="REST endpoint port on 127.0.0.1 (0: any free)"),
+    proxy_port: int = typer.Option(10001, help="HTTPS proxy port for OCI host names"),
+    tenancy: Path = typer.Option(None, help="tenancy YAML (compartments, policies, networks)"),
+) -> None:
+    """Serve the local OCI cloud in the foreground until Ctrl-C."""
+    from fastfn.localcloud.oci import serve
+
+    if tenancy is not None and not tenancy.is_file():
+        raise fail(f"--tenancy: {tenancy} is not a file")
+
+    def ready(urls: dict[str, str]) -> None:
+        table = Table(title="fastfn local OCI cloud", show_header=False)
+        for name, url in urls.items():
+            table.add_row(name, url)
+        table.add_row("state", str(state_dir))
+        console.print(table)
+        console.print(f"point the oci CLI/SDK at it: [bold]eval \"$(fastfn cloud config "
+                      f"--state-dir {state_dir})\"[/]", highlight=False)
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    serve(state_dir, port=port, proxy_port=proxy_port, tenancy_file=tenancy, on_ready=ready)
+
+
+@cloud.command()
+def config(
+    state_dir: Path = typer.Option(DEFAULT_STATE, "--state-dir", help=STATE_HELP),
+) -> None:
+    """Print the settings (config file, proxy, CA bundle) that point the oci SDK/CLI here."""
+    from fastfn.localcloud.oci import config_text
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    typer.echo(config_text(state_dir), nl=False)
+
+
+@cloud.command()
+def events(
+    state_dir: Path = typer.Option(DEFAULT_STATE, "--state-dir", help=STATE_HELP),
+    state: str = typer.Option(None, help="PENDING, DELIVERED or FAILED"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """List event deliveries to functions (failed ones after their retries)."""
+    import json
+
+    from fastfn.localcloud.oci import event_deliveries
+
+    if state is not None and state.upper() not in ("PENDING", "DELIVERED", "FAILED"):
+        raise fail(f"--state must be PENDING, DELIVERED or FAILED, got {state!r}")
+    rows = event_deliveries(state_dir, state.upper() if state else None)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title="event deliveries")
+    columns = ("state", "eventType", "resourceName", "attempts", "lastError")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row.get(column, "")) for column in columns))
+    console.print(table)
