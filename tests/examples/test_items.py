@@ -107,9 +107,18 @@ async def test_batch_is_all_or_nothing(items_client: httpx.AsyncClient, items_ds
     good = [{"name": f"b{n}", "description": None} for n in range(100)]
     response = await items_client.post("/v1/items/batch", json={"items": good})
     assert response.status_code == 201
-    body = response.json()
-    assert body["count"] == 100 and len(set(body["ids"])) == 100
+    assert response.json()["count"] == 100 and "ids" not in response.json()
     assert await count_rows(items_dsn) == 100
+    with_ids = await items_client.post("/v1/items/batch", params={"return_ids": "true"},
+                                       json={"items": good[:10]})
+    ids = with_ids.json()["ids"]
+    assert len(set(ids)) == 10
+    async with await psycopg.AsyncConnection.connect(items_dsn) as conn:
+        stored = await (await conn.execute(
+            "SELECT name FROM items WHERE id = ANY(%s) ORDER BY id", (ids,))).fetchall()
+    assert [row[0] for row in stored] == [f"b{n}" for n in range(10)]
+    await (await psycopg.AsyncConnection.connect(items_dsn, autocommit=True)).execute(
+        "DELETE FROM items WHERE id = ANY(%s)", (ids,))
     bad = [*good, {"name": ""}]
     rejected = await items_client.post("/v1/items/batch", json={"items": bad})
     assert rejected.status_code == 422
