@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from fastfn.cli import cloud, dev, invoke, scaffold
+from fastfn.cli import cloud, deploy, dev, invoke, scaffold
 
 app = typer.Typer(
     name="fastfn",
@@ -31,3 +31,8 @@ app.command()(invoke.invoke)
 app.command()(scaffold.init)
 app.command()(scaffold.dockerfile)
 app.add_typer(cloud.cloud, name="cloud")
+app.command()(deploy.plan)
+app.command()(deploy.deploy)
+app.command()(deploy.drift)
+app.command()(deploy.rollback)
+app.command()(deploy.destroy)

@@ -1,0 +1,143 @@
+"""Plain data for the pipeline: what should exist for one service in one stage.
+
+Built from the manifest (`fastfn.yaml`) and the target's settings only; no remote calls.
+Settings are flat dicts with target-neutral keys so the planner can diff them without
+knowing the SDK; each target maps them to its own API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastfn.manifest import (
+    CONFIG_KEY,
+    MAX_CONFIG_BYTES,
+    MAX_TIMEOUT_S,
+    MEMORY_MB,
+    Manifest,
+    ResolvedFunction,
+)
+
+DEFAULT_STAGE = "default"
+# Tags on every resource fastfn creates: which service and stage owns it. The planner
+# refuses to touch a resource that carries another stage's tag.
+TAG_SERVICE = "fastfn-service"
+TAG_STAGE = "fastfn-stage"
+
+# Application settings OCI fixes at create (UpdateApplicationDetails has no such field).
+IMMUTABLE_APPLICATION_SETTINGS = ("shape", "subnet_ids")
+DETACHED_TIMEOUT_RANGE = (5, 3600)
+
+
+class LimitError(ValueError):
+    """A desired setting is outside what the platform accepts; found before any call."""
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """Where a stage goes: the compartment and network an application lives in."""
+
+    compartment_id: str
+    subnet_ids: tuple[str, ...]
+    network_security_group_ids: tuple[str, ...] = ()
+    syslog_url: str | None = None
+    # Registry prefix images go under: <registry>/<service>:<stage>, e.g.
+    # fra.ocir.io/<namespace>/<project>. The local cloud takes any host name.
+    registry: str = "local.ocir.io/fastfn"
+
+
+@dataclass(frozen=True)
+class DesiredApplication:
+    name: str
+    compartment_id: str
+    settings: dict[str, Any]  # shape, subnet_ids, network_security_group_ids, config, ...
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DesiredFunction:
+    name: str
+    image: str  # repository:tag, no digest (the digest comes from the build)
+    settings: dict[str, Any]  # memory, timeout, config, detached_timeout, ...
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DesiredService:
+    """One service in one stage: an application holding one function."""
+
+    service: str
+    stage: str
+    source_dir: Path
+    app: str  # module:attr
+    application: DesiredApplication
+    function: DesiredFunction
+    # Config keys whose values are secret references (never values): shown as such.
+    secret_keys: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def public_config_keys(self) -> frozenset[str]:
+        return frozenset(self.function.settings["config"]) - self.secret_keys
+
+
+def stage_key(stage: str | None) -> str:
+    return stage or DEFAULT_STAGE
+
+
+def desired_service(manifest: Manifest, source_dir: Path, stage: str | None,
+                    target: TargetSettings) -> DesiredService:
+    """The resources one stage of a service needs. Checks the limits first."""
+    fn = manifest.resolve(stage)
+    check_limits(fn)
+    key = stage_key(stage)
+    tags = {TAG_SERVICE: manifest.name, TAG_STAGE: key}
+    application = DesiredApplication(
+        name=fn.name,  # stage-suffixed: each stage has an application of its own
+        compartment_id=target.compartment_id,
+        settings={
+            "shape": fn.shape,
+            "subnet_ids": sorted(target.subnet_ids),
+            "network_security_group_ids": sorted(target.network_security_group_ids),
+            "syslog_url": target.syslog_url,
+            # All config goes on the function: one place to read, one place to drift.
+            "config": {},
+        },
+        tags=tags,
+    )
+    function = DesiredFunction(
+        name=fn.name,
+        image=f"{target.registry}/{manifest.name}:{key}",
+        settings={
+            "memory": fn.memory,
+            "timeout": fn.timeout,
+            "config": fn.function_config(),
+        },
+        tags=tags,
+    )
+    return DesiredService(service=manifest.name, stage=key, source_dir=source_dir,
+                          app=fn.app, application=application, function=function,
+                          secret_keys=frozenset(fn.secrets))
+
+
+def check_limits(fn: ResolvedFunction, detached_timeout: int | None = None) -> None:
+    """The platform's limits, checked again here so no call is ever made that OCI would
+    refuse half-way through a deploy (the manifest checks most of them already)."""
+    problems = []
+    if fn.memory not in MEMORY_MB:
+        problems.append(f"memory {fn.memory} MB: must be one of {MEMORY_MB}")
+    if not 1 <= fn.timeout <= MAX_TIMEOUT_S:
+        problems.append(f"timeout {fn.timeout} s: must be 1..{MAX_TIMEOUT_S}")
+    config = fn.function_config()
+    bad_keys = [key for key in config if not CONFIG_KEY.match(key)]
+    if bad_keys:
+        problems.append(f"config keys {bad_keys} must match [A-Za-z_][A-Za-z0-9_]*")
+    if fn.config_bytes() > MAX_CONFIG_BYTES:
+        problems.append(f"function config is {fn.config_bytes()} bytes; OCI allows "
+                        f"{MAX_CONFIG_BYTES}")
+    low, high = DETACHED_TIMEOUT_RANGE
+    if detached_timeout is not None and not low <= detached_timeout <= high:
+        problems.append(f"detached timeout {detached_timeout} s: must be {low}..{high}")
+    if problems:
+        raise LimitError(f"{fn.name}: " + "; ".join(problems))
