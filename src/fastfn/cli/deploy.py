@@ -262,3 +262,46 @@ def destroy(
         print_plan(outcome.plan, "destroyed")
     else:
         console.print(f"{resolved.name}: nothing deployed", highlight=False)
+
+
+ci = typer.Typer(help="Continuous delivery workflows for a service.", no_args_is_help=True)
+
+
+def _repo_root(start: Path) -> Path:
+    for candidate in [start, *start.parents]:
+        if (candidate / ".git").exists():
+            return candidate
+    return Path.cwd().resolve()
+
+
+@ci.command()
+def github(
+    service_dir: Path = DIR_ARG,
+    update_stage: str = typer.Option(None, "--update-stage",
+                                      help="stage the push-to-main update deploys "
+                                           "(default: the manifest without a stage)"),
+    out: Path = typer.Option(None, "--out", help="directory (default: <repo>/.github/"
+                                                 "workflows)"),
+    force: bool = typer.Option(False, "--force", help="overwrite files fastfn did not write"),
+) -> None:
+    """Write seed 000's pair of GitHub Actions workflows: provision (manual) and update
+    (image only, on push to main)."""
+    from fastfn.deploy.ci_github import GENERATED_MARK, workflows
+
+    manifest, _ = load_service(service_dir, None)
+    service = service_dir.resolve()
+    root = _repo_root(service)
+    try:
+        relative = service.relative_to(root).as_posix()
+        generated = workflows(manifest, relative, update_stage)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    target_dir = out or root / ".github" / "workflows"
+    for workflow in generated:
+        path = target_dir / workflow.filename
+        if path.exists() and not force and not path.read_text().startswith(GENERATED_MARK):
+            raise fail(f"{path} exists and was not written by fastfn; pass --force")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for workflow in generated:
+        (target_dir / workflow.filename).write_text(workflow.text)
+        console.print(f"wrote {target_dir / workflow.filename}", highlight=False)

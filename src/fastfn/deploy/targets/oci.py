@@ -33,8 +33,9 @@ class OciFunctionsTarget:
 
     def __init__(self, config: dict[str, Any], settings: TargetSettings,
                  builder: ImageBuilder, endpoint: str | None = None,
-                 poll_interval_s: float = 1.0) -> None:
+                 poll_interval_s: float = 1.0, signer: Any = None) -> None:
         self.config = config
+        self.signer = signer  # a session-token signer (CI); None: the config's API key
         self.settings = settings
         self.builder = builder
         self.endpoint = endpoint
@@ -49,7 +50,10 @@ class OciFunctionsTarget:
 
             cls = {"functions": oci.functions.FunctionsManagementClient,
                    "work": oci.functions.WorkRequestManagementClient}[name]
-            kwargs = {"service_endpoint": self.endpoint} if self.endpoint else {}
+            kwargs: dict[str, Any] = {"service_endpoint": self.endpoint} if self.endpoint \
+                else {}
+            if self.signer is not None:
+                kwargs["signer"] = self.signer
             self._clients[name] = cls(self.config, **kwargs)
         return self._clients[name]
 
@@ -219,11 +223,18 @@ def local_cloud_target(state_dir: Path, registry: str = "local.ocir.io/fastfn",
 def oci_target(profile: str, compartment_id: str, subnet_ids: tuple[str, ...],
                image: str | None, config_file: str | None = None,
                nsg_ids: tuple[str, ...] = (), registry: str = "") -> OciFunctionsTarget:
-    """Real OCI, with an oci config profile (API key or session token)."""
+    """Real OCI, with an oci config profile: an API key, or a session token
+    (`security_token_file`, what `fastfn ci github`'s workflows get from GitHub's OIDC
+    token, or `oci session authenticate`)."""
     import oci
 
     config = oci.config.from_file(config_file or oci.config.DEFAULT_LOCATION, profile)
+    signer = None
+    if config.get("security_token_file"):
+        token = Path(config["security_token_file"]).expanduser().read_text().strip()
+        key = oci.signer.load_private_key_from_file(config["key_file"])
+        signer = oci.auth.signers.SecurityTokenSigner(token, key)
     settings = TargetSettings(compartment_id=compartment_id, subnet_ids=subnet_ids,
                               network_security_group_ids=nsg_ids,
                               registry=registry or "ocir.invalid/set-registry")
-    return OciFunctionsTarget(config, settings, PrebuiltImage(image))
+    return OciFunctionsTarget(config, settings, PrebuiltImage(image), signer=signer)
