@@ -28,6 +28,9 @@ def test_deploy_then_plan_shows_nothing_to_do(cloud: LocalCloud, cloud_state: Pa
     code, out = run("plan", *where)
     assert code == 0, out
     assert "create_application" in out and "create_function" in out
+    # Planning is read-only: no call made, no image pushed.
+    assert work_requests(cloud) == []
+    assert cloud.images.resolve("local.ocir.io/fastfn/hello:dev") is None
 
     code, out = run("deploy", *where, "--json")
     assert code == 0, out

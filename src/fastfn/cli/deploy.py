@@ -31,6 +31,9 @@ COMPARTMENT = typer.Option(None, "--compartment", envvar="FASTFN_COMPARTMENT",
                            help="OCI compartment OCID (real OCI)")
 SUBNET = typer.Option([], "--subnet", envvar="FASTFN_SUBNET",
                       help="subnet OCID for the application (real OCI; repeatable)")
+NSG = typer.Option([], "--nsg", envvar="FASTFN_NSG",
+                   help="network security group OCID for the application (real OCI; "
+                        "repeatable)")
 IMAGE = typer.Option(None, "--image", envvar="FASTFN_IMAGE",
                      help="pushed image as <repo>:<tag>@sha256:<digest> (real OCI)")
 AS_JSON = typer.Option(False, "--json", help="print JSON")
@@ -38,9 +41,11 @@ AS_JSON = typer.Option(False, "--json", help="print JSON")
 
 class _TargetArgs:
     def __init__(self, cloud_state: Path, oci_profile: str | None, oci_config: str | None,
-                 compartment: str | None, subnet: list[str], image: str | None) -> None:
+                 compartment: str | None, subnet: list[str], image: str | None,
+                 nsg: list[str] | None = None) -> None:
         self.cloud_state, self.oci_profile, self.oci_config = cloud_state, oci_profile, oci_config
         self.compartment, self.subnet, self.image = compartment, subnet, image
+        self.nsg = nsg or []
 
     def target(self) -> Any:
         from fastfn.deploy.targets.oci import TargetError, local_cloud_target, oci_target
@@ -50,7 +55,7 @@ class _TargetArgs:
                 if not self.compartment or not self.subnet:
                     raise fail("--oci-profile needs --compartment and --subnet")
                 return oci_target(self.oci_profile, self.compartment, tuple(self.subnet),
-                                  self.image, self.oci_config)
+                                  self.image, self.oci_config, tuple(self.nsg))
             return local_cloud_target(self.cloud_state)
         except TargetError as exc:
             raise fail(str(exc)) from None
@@ -84,8 +89,9 @@ def print_plan(the_plan: Any, title: str = "plan") -> None:
     stage = the_plan.stage
     if the_plan.calls:
         table = Table(title=f"{title}: {the_plan.service} ({stage})")
-        for column in ("#", "call", "resource", "details"):
+        for column in ("#", "call", "resource"):
             table.add_column(column)
+        table.add_column("details", overflow="fold")
         for index, call in enumerate(the_plan.calls, 1):
             table.add_row(str(index), call.operation, call.name, _describe(call))
         console.print(table)
@@ -102,7 +108,7 @@ def print_changes(changes: list[Any], title: str) -> None:
         return
     table = Table(title=title)
     for column in ("resource", "setting", "live", "manifest"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for change in changes:
         table.add_row(change.resource, change.key, _show(change.live), _show(change.desired))
     console.print(table)
@@ -113,14 +119,14 @@ def plan(
         False, "--image-only", help="plan an image-only update"),
     cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
     oci_config: str = OCI_CONFIG, compartment: str = COMPARTMENT, subnet: list[str] = SUBNET,
-    image: str = IMAGE, as_json: bool = AS_JSON,
+    nsg: list[str] = NSG, image: str = IMAGE, as_json: bool = AS_JSON,
 ) -> None:
     """Show the API calls a deploy would make and the settings it would change (read-only)."""
     from fastfn.deploy.deployer import make_plan
 
     manifest, _ = load_service(service_dir, stage)
     target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
-                         image).target()
+                         image, nsg).target()
     try:
         the_plan = make_plan(manifest, service_dir, stage, target,
                              "image-only" if image_only else "full")
@@ -142,7 +148,7 @@ def deploy(
                                help="with --image-only: update the image despite drift"),
     cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
     oci_config: str = OCI_CONFIG, compartment: str = COMPARTMENT, subnet: list[str] = SUBNET,
-    image: str = IMAGE, as_json: bool = AS_JSON,
+    nsg: list[str] = NSG, image: str = IMAGE, as_json: bool = AS_JSON,
 ) -> None:
     """Create or update the stage's application and function so they match the manifest."""
     from fastfn.deploy import deployer
@@ -150,7 +156,7 @@ def deploy(
 
     manifest, _ = load_service(service_dir, stage)
     target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
-                         image).target()
+                         image, nsg).target()
     with console.status("deploying...") as status:
         def progress(call: Any) -> None:
             status.update(f"{call.operation} {call.name}")
@@ -183,14 +189,14 @@ def drift(
     exit_code: bool = typer.Option(False, "--exit-code", help="exit 2 when there is drift"),
     cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
     oci_config: str = OCI_CONFIG, compartment: str = COMPARTMENT, subnet: list[str] = SUBNET,
-    as_json: bool = AS_JSON,
+    nsg: list[str] = NSG, as_json: bool = AS_JSON,
 ) -> None:
     """Live settings that differ from the manifest (a console edit, say)."""
     from fastfn.deploy.deployer import drift_of
 
     manifest, _ = load_service(service_dir, stage)
     target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
-                         None).target()
+                         None, nsg).target()
     try:
         service, changes, deployed = drift_of(manifest, service_dir, stage, target)
     except _errors() as exc:

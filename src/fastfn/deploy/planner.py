@@ -7,7 +7,6 @@ read-only calls; output is a list of `APICall`s plus a diff of settings, and ref
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -95,10 +94,13 @@ class Plan:
         }
 
 
+HIDDEN = "<hidden: not written by fastfn>"
+
+
 def hidden(value: Any) -> str:
-    """A value shown by fingerprint only: it was set outside fastfn and may be a secret."""
-    digest = hashlib.sha256(str(value).encode()).hexdigest()[:12]
-    return f"<hidden sha256:{digest}>"
+    """A value set outside fastfn may be a secret: never shown, not even as a hash (a
+    short hash of a weak password can be reversed by guessing)."""
+    return HIDDEN
 
 
 def _config_changes(resource: Literal["application", "function"], live: dict[str, str],
