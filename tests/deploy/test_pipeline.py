@@ -282,3 +282,32 @@ def test_the_function_runs_the_digest_it_was_deployed_with(
     assert invoke(cloud, fn_id)["version"] == "1"
     plan = deployer.make_plan(load(service_dir), service_dir, "dev", target)
     assert [c.operation for c in plan.calls] == ["push_image", "update_function"]
+
+
+def test_detached_timeout_and_provisioned_concurrency(
+        cloud: LocalCloud, target: OciFunctionsTarget, service_dir: Path, functions) -> None:  # type: ignore[no-untyped-def]
+    from fastfn.deploy.executor import execute
+    from fastfn.deploy.models import FunctionExtras, LimitError, desired_service
+    from fastfn.deploy.planner import plan
+
+    def apply(extras: FunctionExtras) -> int:
+        service = desired_service(load(service_dir), service_dir, "dev", target.settings,
+                                  extras)
+        the_plan = plan(service, target.builder.build(service), target.observe(service))
+        return execute(the_plan, service, target, target.builder).mutating_calls
+
+    assert apply(FunctionExtras(detached_timeout=600, provisioned_concurrency=40)) == 2
+    fn_id = target.observe(desired_service(load(service_dir), service_dir, "dev",
+                                           target.settings)).function.id  # type: ignore[union-attr]
+    fn = functions.get_function(fn_id).data
+    assert fn.detached_mode_timeout_in_seconds == 600
+    assert (fn.provisioned_concurrency_config.strategy,
+            fn.provisioned_concurrency_config.count) == ("CONSTANT", 40)
+    assert apply(FunctionExtras(detached_timeout=600, provisioned_concurrency=40)) == 0
+    assert apply(FunctionExtras(provisioned_concurrency=0)) == 1
+    assert functions.get_function(fn_id).data.provisioned_concurrency_config.strategy == "NONE"
+    with pytest.raises(LimitError, match="at least 40"):
+        apply(FunctionExtras(provisioned_concurrency=10))
+    with pytest.raises(LimitError, match="detached timeout"):
+        apply(FunctionExtras(detached_timeout=4000))
+    assert len(work_requests(cloud)) == 3

@@ -157,7 +157,7 @@ def deploy(
     manifest, _ = load_service(service_dir, stage)
     target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
                          image, nsg).target()
-    with console.status("deploying...") as status:
+    with err_console.status("deploying...") as status:
         def progress(call: Any) -> None:
             status.update(f"{call.operation} {call.name}")
 

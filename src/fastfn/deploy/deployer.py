@@ -53,19 +53,21 @@ def deploy(manifest: Manifest, service_dir: Path, stage: str | None, target: Tar
         built = target.builder.build(service)
         the_plan = plan(service, built, target.observe(service), mode, force)
         run = execute(the_plan, service, target, target.builder, on_call)
-        path = _record(service_dir, service, target, run, built)
+        path = _record(service_dir, service, target, run, built, mode)
     return Outcome(the_plan, run, path)
 
 
 def _record(service_dir: Path, service: DesiredService, target: Target, run: Execution,
-            built: BuiltImage) -> Path:
+            built: BuiltImage, mode: Mode) -> Path:
     current = recorded.load(service_dir, service.stage) or recorded.StageState(
         service=service.service, stage=service.stage, target=target.describe())
     current.target = target.describe()
     current.application_id = run.ids.get("application")
     current.function_id = run.ids.get("function")
-    current.settings_fingerprint = recorded.fingerprint(
-        {"application": service.application.settings, "function": service.function.settings})
+    if mode == "full":  # an image-only update leaves the settings as they were
+        current.settings_fingerprint = recorded.fingerprint(
+            {"application": service.application.settings,
+             "function": service.function.settings})
     current.record_image(built.image, built.digest)
     return recorded.save(service_dir, current)
 

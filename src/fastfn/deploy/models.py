@@ -29,6 +29,7 @@ TAG_STAGE = "fastfn-stage"
 # Application settings OCI fixes at create (UpdateApplicationDetails has no such field).
 IMMUTABLE_APPLICATION_SETTINGS = ("shape", "subnet_ids")
 DETACHED_TIMEOUT_RANGE = (5, 3600)
+PROVISIONED_CONCURRENCY_MIN = {128: 40, 256: 20}
 
 
 class LimitError(ValueError):
@@ -74,23 +75,31 @@ class DesiredService:
     app: str  # module:attr
     application: DesiredApplication
     function: DesiredFunction
-    # Config keys whose values are secret references (never values): shown as such.
+    # Config keys whose values are secret references (never values).
     secret_keys: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def public_config_keys(self) -> frozenset[str]:
-        return frozenset(self.function.settings["config"]) - self.secret_keys
 
 
 def stage_key(stage: str | None) -> str:
     return stage or DEFAULT_STAGE
 
 
+@dataclass(frozen=True)
+class FunctionExtras:
+    """Function settings the manifest does not carry yet (detached timeout, provisioned
+    concurrency); None leaves the live value alone. The pipeline and the OCI target
+    handle them already: a manifest field only has to fill this in."""
+
+    detached_timeout: int | None = None
+    provisioned_concurrency: int | None = None  # a constant count; 0 turns it off
+
+
 def desired_service(manifest: Manifest, source_dir: Path, stage: str | None,
-                    target: TargetSettings) -> DesiredService:
+                    target: TargetSettings,
+                    extras: FunctionExtras | None = None) -> DesiredService:
     """The resources one stage of a service needs. Checks the limits first."""
     fn = manifest.resolve(stage)
-    check_limits(fn)
+    extras = extras or FunctionExtras()
+    check_limits(fn, extras.detached_timeout, extras.provisioned_concurrency)
     key = stage_key(stage)
     tags = {TAG_SERVICE: manifest.name, TAG_STAGE: key}
     application = DesiredApplication(
@@ -113,6 +122,10 @@ def desired_service(manifest: Manifest, source_dir: Path, stage: str | None,
             "memory": fn.memory,
             "timeout": fn.timeout,
             "config": fn.function_config(),
+            **({"detached_timeout": extras.detached_timeout}
+               if extras.detached_timeout is not None else {}),
+            **({"provisioned_concurrency": extras.provisioned_concurrency}
+               if extras.provisioned_concurrency is not None else {}),
         },
         tags=tags,
     )
@@ -121,7 +134,8 @@ def desired_service(manifest: Manifest, source_dir: Path, stage: str | None,
                           secret_keys=frozenset(fn.secrets))
 
 
-def check_limits(fn: ResolvedFunction, detached_timeout: int | None = None) -> None:
+def check_limits(fn: ResolvedFunction, detached_timeout: int | None = None,
+                 provisioned_concurrency: int | None = None) -> None:
     """The platform's limits, checked again here so no call is ever made that OCI would
     refuse half-way through a deploy (the manifest checks most of them already)."""
     problems = []
@@ -139,5 +153,11 @@ def check_limits(fn: ResolvedFunction, detached_timeout: int | None = None) -> N
     low, high = DETACHED_TIMEOUT_RANGE
     if detached_timeout is not None and not low <= detached_timeout <= high:
         problems.append(f"detached timeout {detached_timeout} s: must be {low}..{high}")
+    if provisioned_concurrency:
+        # OCI's minimum count depends on memory: 40 at 128 MB, 20 at 256 MB, 10 above.
+        minimum = PROVISIONED_CONCURRENCY_MIN.get(fn.memory, 10)
+        if provisioned_concurrency < minimum:
+            problems.append(f"provisioned concurrency {provisioned_concurrency}: at "
+                            f"{fn.memory} MB it must be at least {minimum} (or 0: off)")
     if problems:
         raise LimitError(f"{fn.name}: " + "; ".join(problems))

@@ -150,7 +150,7 @@ def _foreign(resource: LiveResource | None, kind: str, stage: str) -> list[str]:
 
 def drift(service: DesiredService, observed: Observed) -> list[SettingChange]:
     """Live settings that differ from the manifest (the image excluded)."""
-    shown = service.public_config_keys | service.secret_keys
+    shown = frozenset(service.function.settings["config"])  # what fastfn writes
     changes: list[SettingChange] = []
     if observed.application is not None:
         changes += settings_diff("application", observed.application.settings,

@@ -91,10 +91,13 @@ class OciFunctionsTarget:
             return Observed(live_app, None)
         fn = functions.get_function(fns[0].id).data
         source = fn.source_details
+        concurrency = fn.provisioned_concurrency_config
         live_fn = LiveResource(fn.id, fn.display_name, {
             "memory": fn.memory_in_mbs,
             "timeout": fn.timeout_in_seconds,
             "config": dict(fn.config or {}),
+            "detached_timeout": fn.detached_mode_timeout_in_seconds,
+            "provisioned_concurrency": getattr(concurrency, "count", None) or 0,
             "image": getattr(source, "image", None),
             "image_digest": getattr(source, "image_digest", None),
         }, dict(fn.freeform_tags or {}))
@@ -125,6 +128,7 @@ class OciFunctionsTarget:
                     display_name=call.name, application_id=ids["application"],
                     memory_in_mbs=p["memory"], timeout_in_seconds=p["timeout"],
                     config=p["config"], freeform_tags=p["tags"],
+                    **_function_extras(m, p),
                     source_details=m.CreateContainerImageFunctionSourceDetails(
                         image=p["image"], image_digest=p["image_digest"])))
                 resource_id = response.data.id
@@ -179,10 +183,23 @@ def _update_function_details(m: Any, p: dict[str, Any]) -> Any:
         fields["timeout_in_seconds"] = p["timeout"]
     if "config" in p:
         fields["config"] = p["config"]
+    fields.update(_function_extras(m, p))
     if "image" in p:
         fields["source_details"] = m.UpdateContainerImageFunctionSourceDetails(
             image=p["image"], image_digest=p["image_digest"])
     return m.UpdateFunctionDetails(**fields)
+
+
+def _function_extras(m: Any, p: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "detached_timeout" in p:
+        fields["detached_mode_timeout_in_seconds"] = p["detached_timeout"]
+    if "provisioned_concurrency" in p:
+        count = p["provisioned_concurrency"]
+        fields["provisioned_concurrency_config"] = (
+            m.ConstantProvisionedConcurrencyConfig(count=count) if count
+            else m.NoneProvisionedConcurrencyConfig())
+    return fields
 
 
 # -- building targets -------------------------------------------------------------------------
