@@ -52,7 +52,7 @@ def run_scripts(workflow: dict[str, Any]) -> list[str]:
 
 
 def test_the_pair_has_seed_000s_shape(repo: Path) -> None:
-    flows = generate(repo, "--update-stage", "dev")
+    flows = generate(repo, "--update-stage", "dev", "--repo", "acme/shop")
     provision, update = flows["hello-provision.yml"], flows["hello-update.yml"]
 
     dispatch = triggers(provision)["workflow_dispatch"]["inputs"]["stage"]
@@ -62,13 +62,16 @@ def test_the_pair_has_seed_000s_shape(repo: Path) -> None:
         assert flow["permissions"] == {"contents": "read", "id-token": "write"}
         assert flow["concurrency"]["cancel-in-progress"] is False
         (job,) = flow["jobs"].values()
-        assert job["if"] == "github.ref == 'refs/heads/main'"  # branch guard
+        # Branch and repository guards.
+        assert job["if"] == "github.ref == 'refs/heads/main' && github.repository == 'acme/shop'"
         assert job["env"]["SERVICE_DIR"] == "services/hello"
         scripts = run_scripts(flow)
         # Untrusted values reach scripts through env, never as ${{ }} inside a script.
         assert all("${{" not in script for script in scripts)
-        exchange = next(s for s in scripts if "oci-upst" in s)
-        compile(exchange.split("<<'EOF'\n", 1)[1].rsplit("EOF", 1)[0], "exchange", "exec")
+        for marker in ("oci-upst", "get_secret_bundle"):  # token exchange, registry login
+            script = next(s for s in scripts if marker in s)
+            compile(script.split("<<'EOF'\n", 1)[1].rsplit("EOF", 1)[0], marker, "exec")
+        assert "secrets.OCIR" not in yaml.safe_dump(flow)  # no registry password in GitHub
     # One concurrency group per stage, shared by both workflows.
     assert provision["concurrency"]["group"] == "fastfn-hello-${{ inputs.stage }}"
     assert update["concurrency"]["group"] == "fastfn-hello-dev"
@@ -85,6 +88,9 @@ def test_an_unknown_update_stage_or_a_foreign_file_is_refused(repo: Path) -> Non
     result = runner.invoke(app, ["ci", "github", str(repo / "services" / "hello"),
                                  "--update-stage", "qa"])
     assert result.exit_code == 1 and "unknown stage 'qa'" in result.output
+    result = runner.invoke(app, ["ci", "github", str(repo / "services" / "hello"),
+                                 "--repo", "acme/shop' || true || '"])
+    assert result.exit_code == 1 and "org/name" in result.output
     out = repo / ".github" / "workflows"
     out.mkdir(parents=True)
     (out / "hello-update.yml").write_text("name: mine\n")
@@ -104,7 +110,7 @@ def test_actionlint_passes(repo: Path, shape: str) -> None:
     manifest = repo / "services" / "hello" / "fastfn.yaml"
     manifest.write_text(manifest.read_text().replace("app: main:app",
                                                      f"app: main:app\nshape: {shape}"))
-    generate(repo)
+    generate(repo, "--repo", "acme/shop")
     # shellcheck (when on PATH) checks the run: scripts too.
     env = {**os.environ, "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
     files = sorted(str(p) for p in (repo / ".github" / "workflows").glob("*.yml"))

@@ -288,6 +288,8 @@ def github(
                                            "(default: the manifest without a stage)"),
     out: Path = typer.Option(None, "--out", help="directory (default: <repo>/.github/"
                                                  "workflows)"),
+    repo: str = typer.Option(None, "--repo", help="org/name: only this repository deploys "
+                                                  "(forks never do)"),
     force: bool = typer.Option(False, "--force", help="overwrite files fastfn did not write"),
 ) -> None:
     """Write seed 000's pair of GitHub Actions workflows: provision (manual) and update
@@ -299,7 +301,7 @@ def github(
     root = _repo_root(service)
     try:
         relative = service.relative_to(root).as_posix()
-        generated = workflows(manifest, relative, update_stage)
+        generated = workflows(manifest, relative, update_stage, repo)
     except ValueError as exc:
         raise fail(str(exc)) from None
     target_dir = out or root / ".github" / "workflows"

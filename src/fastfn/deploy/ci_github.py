@@ -16,6 +16,7 @@ needs an OCIR auth token: OCIR does not take the session token.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,15 +44,18 @@ oidc = json.load(urllib.request.urlopen(urllib.request.Request(
 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 public = key.public_key().public_bytes(serialization.Encoding.DER,
                                        serialization.PublicFormat.SubjectPublicKeyInfo)
-client = os.environ["OCI_CLIENT_ID"] + ":" + os.environ["OCI_CLIENT_SECRET"]
+form = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "requested_token_type": "urn:oci:token-type:oci-upst",
+        "subject_token": oidc, "subject_token_type": "jwt",
+        "public_key": base64.b64encode(public).decode()}
+headers = {"Content-Type": "application/x-www-form-urlencoded"}
+if os.environ.get("OCI_CLIENT_SECRET"):  # a confidential app; else a public client id
+    client = os.environ["OCI_CLIENT_ID"] + ":" + os.environ["OCI_CLIENT_SECRET"]
+    headers["Authorization"] = "Basic " + base64.b64encode(client.encode()).decode()
+else:
+    form["client_id"] = os.environ["OCI_CLIENT_ID"]
 answer = post(os.environ["OCI_DOMAIN_URL"].rstrip("/") + "/oauth2/v1/token",
-              urllib.parse.urlencode({
-                  "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-                  "requested_token_type": "urn:oci:token-type:oci-upst",
-                  "subject_token": oidc, "subject_token_type": "jwt",
-                  "public_key": base64.b64encode(public).decode()}).encode(),
-              {"Authorization": "Basic " + base64.b64encode(client.encode()).decode(),
-               "Content-Type": "application/x-www-form-urlencoded"})
+              urllib.parse.urlencode(form).encode(), headers)
 home = pathlib.Path.home() / ".oci"
 home.mkdir(mode=0o700, exist_ok=True)
 (home / "session_token").write_text(answer["token"])
@@ -65,6 +69,30 @@ home.mkdir(mode=0o700, exist_ok=True)
     f"region={os.environ['OCI_REGION']}\n"
     f"key_file={home / 'session_key.pem'}\n"
     f"security_token_file={home / 'session_token'}\n")
+'''
+
+# Registry credentials come from OCI Vault, read with the session token: GitHub stores no
+# registry password (OCIR itself does not accept the session token).
+REGISTRY_LOGIN = r'''
+import base64, os, subprocess
+import oci
+
+config = oci.config.from_file()
+token = open(config["security_token_file"]).read().strip()
+signer = oci.auth.signers.SecurityTokenSigner(
+    token, oci.signer.load_private_key_from_file(config["key_file"]))
+secrets = oci.secrets.SecretsClient(config, signer=signer)
+
+def read(secret_id):
+    bundle = secrets.get_secret_bundle(secret_id).data
+    return base64.b64decode(bundle.secret_bundle_content.content).decode().strip()
+
+username = read(os.environ["OCIR_USERNAME_SECRET_ID"])
+password = read(os.environ["OCIR_AUTH_TOKEN_SECRET_ID"])
+print("::add-mask::" + password, flush=True)  # GitHub's way to keep it out of the log
+host = os.environ["OCIR_REGISTRY"].split("/", 1)[0]
+subprocess.run(["docker", "login", host, "-u", username, "--password-stdin"],
+               input=password.encode(), check=True)
 '''
 
 
@@ -85,13 +113,16 @@ def _indent(text: str, spaces: int) -> str:
 def _header(manifest: Manifest, service_path: str, purpose: str) -> str:
     return f"""\
 {GENERATED_MARK} for service {manifest.name} ({service_path}): {purpose}
-# Repository settings it reads (per GitHub environment = fastfn stage):
-#   vars:    OCI_DOMAIN_URL, OCI_CLIENT_ID, OCI_AUDIENCE (identity domain OAuth app that
-#            trusts GitHub's OIDC issuer), OCI_TENANCY_ID, OCI_REGION,
-#            OCI_COMPARTMENT_ID, OCI_SUBNET_ID, OCIR_REGISTRY (e.g. fra.ocir.io/<ns>/<proj>),
-#            OCIR_USERNAME, optional FASTFN_PIP_SPEC (how to install fastfn)
-#   secrets: OCI_CLIENT_SECRET, OCIR_AUTH_TOKEN (a user with `manage repos in
-#            compartment <c>` only; create the repository there first)
+# Settings it reads (GitHub environment = fastfn stage, so each stage has its own):
+#   vars: OCI_DOMAIN_URL, OCI_CLIENT_ID, OCI_AUDIENCE (the identity domain app whose
+#         workload identity federation trusts GitHub's OIDC issuer; pin aud, and sub to
+#         repo:<org>/<repo>:environment:<stage>), OCI_TENANCY_ID, OCI_REGION,
+#         OCI_COMPARTMENT_ID, OCI_SUBNET_ID, OCIR_REGISTRY (<region>.ocir.io/<ns>/<project>;
+#         create the repository in the compartment first: a first push creates it in the
+#         root compartment), OCIR_USERNAME_SECRET_ID, OCIR_AUTH_TOKEN_SECRET_ID (Vault
+#         secrets of a user allowed `manage repos in compartment <c>` only),
+#         optional FASTFN_PIP_SPEC (how to install fastfn)
+#   secrets: OCI_CLIENT_SECRET, only if the identity domain app is confidential
 """
 
 
@@ -121,14 +152,15 @@ def _steps(manifest: Manifest, service_path: str, deploy_args: str) -> str:
 {_indent(TOKEN_EXCHANGE, 4)}
     EOF{setup_qemu}
 - uses: docker/setup-buildx-action@v4
-- name: Log in to OCIR
+- name: Log in to OCIR (credentials from OCI Vault)
   env:
-    OCIR_USERNAME: ${{{{ vars.OCIR_USERNAME }}}}
-    OCIR_AUTH_TOKEN: ${{{{ secrets.OCIR_AUTH_TOKEN }}}}
+    OCIR_USERNAME_SECRET_ID: ${{{{ vars.OCIR_USERNAME_SECRET_ID }}}}
+    OCIR_AUTH_TOKEN_SECRET_ID: ${{{{ vars.OCIR_AUTH_TOKEN_SECRET_ID }}}}
     OCIR_REGISTRY: ${{{{ vars.OCIR_REGISTRY }}}}
   run: |
-    printf '%s' "$OCIR_AUTH_TOKEN" |
-      docker login "${{OCIR_REGISTRY%%/*}}" -u "$OCIR_USERNAME" --password-stdin
+    python - <<'EOF'
+{_indent(REGISTRY_LOGIN, 4)}
+    EOF
 - name: Build and push the image ({platforms})
   id: image
   env:
@@ -152,9 +184,18 @@ def _steps(manifest: Manifest, service_path: str, deploy_args: str) -> str:
 """
 
 
-def workflows(manifest: Manifest, service_path: str,
-              update_stage: str | None = None) -> list[Workflow]:
-    """The provision and update workflows; `service_path` is relative to the repo root."""
+REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def workflows(manifest: Manifest, service_path: str, update_stage: str | None = None,
+              repository: str | None = None) -> list[Workflow]:
+    """The provision and update workflows; `service_path` is relative to the repo root.
+    `repository` (org/name) adds a guard: forks never deploy."""
+    if repository is not None and not REPOSITORY.match(repository):
+        raise ValueError(f"--repo must look like org/name, got {repository!r}")
+    guard = "github.ref == 'refs/heads/main'"
+    if repository:
+        guard += f" && github.repository == '{repository}'"
     # The manifest without a stage is a stage too ("default": unsuffixed names).
     stages = [DEFAULT_STAGE, *sorted(manifest.stages)]
     update_stage = update_stage or DEFAULT_STAGE
@@ -188,7 +229,7 @@ concurrency:
 jobs:
   provision:
     # Branch guard: workflow_dispatch can name any branch; only main deploys.
-    if: github.ref == 'refs/heads/main'
+    if: {guard}
     runs-on: ubuntu-latest
     timeout-minutes: 30
     environment: ${{{{ inputs.stage }}}}
@@ -218,7 +259,7 @@ concurrency:
 
 jobs:
   update:
-    if: github.ref == 'refs/heads/main'
+    if: {guard}
     runs-on: ubuntu-latest
     timeout-minutes: 20
     environment: {update_stage}
