@@ -1,0 +1,144 @@
+"""Exactly once: a marker object per report version, claimed before the mail is sent.
+
+The key is the object's ETag: a redelivered event (same eventID) carries the same ETag,
+and a new upload, even of the same bytes, gets a new one and is mailed again. Markers
+live in the state bucket as `sent/<etag>`, so every function instance sees them:
+
+1. claim: `put_object(if_none_match="*")` of {"state": "sending", "lease_until": ...}.
+   Only one instance can create it; the others find it and read it.
+2. found "sent": a duplicate; answered without mailing.
+   found "sending" with a live lease: another instance is on it right now, or died; the
+   event is redelivered later (outer 502) and will then find "sent", or an expired lease.
+   found "sending" with an expired lease: the claimant died between claim and send;
+   taken over with `if_match` on the marker's ETag (only one taker wins).
+3. after the SMTP server accepted the message: overwritten as "sent" (`if_match`).
+   On a failure the marker is deleted (`if_match`), so a redelivery starts afresh.
+
+The one window left is a crash after the SMTP server accepted the message and before the
+marker says "sent": after the lease the report is mailed again (at least once, never
+lost). The lease is the function's remaining time plus slack, so a live claimant is never
+overtaken; the duplicate in that window carries the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mailer.errors import StorageError
+from mailer.storage import is_transient
+
+log = logging.getLogger("mailer.claims")
+
+PREFIX = "sent/"
+SENDING, SENT = "sending", "sent"
+LEASE_SLACK_S = 10.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    marker_etag: str
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The report is already handled (`sent`) or being handled (`busy`)."""
+
+    state: str
+    marker: dict[str, Any]
+
+
+def _error(exc: Exception, doing: str) -> StorageError:
+    import oci
+
+    if isinstance(exc, oci.exceptions.ServiceError):
+        if exc.status == 404 and exc.code == "BucketNotFound":
+            return StorageError(f"{doing}: the state bucket does not exist", status=500)
+        return StorageError(f"{doing}: {exc.code} (HTTP {exc.status})",
+                            retryable=is_transient(exc))
+    return StorageError(f"{doing}: {type(exc).__name__}", retryable=True)
+
+
+class Claims:
+    def __init__(self, client: Any, namespace: str, bucket: str) -> None:
+        self.client, self.namespace, self.bucket = client, namespace, bucket
+
+    def _put(self, name: str, marker: dict[str, Any], **condition: str) -> str:
+        response = self.client.put_object(self.namespace, self.bucket, name,
+                                          json.dumps(marker).encode(),
+                                          content_type="application/json", **condition)
+        return str(response.headers["etag"])
+
+    def claim(self, etag: str, event_id: str, object_name: str, call_id: str,
+              lease_s: float) -> Claim | Taken:
+        import oci
+
+        name = PREFIX + etag
+        marker = {"state": SENDING, "object": object_name, "eventID": event_id,
+                  "call_id": call_id, "claimed_at": time.time(),
+                  "lease_until": time.time() + lease_s + LEASE_SLACK_S}
+        for _ in range(3):  # a marker deleted between our write and our read: try again
+            try:
+                return Claim(name, self._put(name, marker, if_none_match="*"))
+            except oci.exceptions.ServiceError as exc:
+                if exc.status != 412:
+                    raise _error(exc, "cannot claim the report") from None
+            except Exception as exc:
+                raise _error(exc, "cannot claim the report") from None
+            try:
+                response = self.client.get_object(self.namespace, self.bucket, name)
+                found = json.loads(response.data.content)
+                found_etag = str(response.headers["etag"])
+            except oci.exceptions.ServiceError as exc:
+                if exc.status == 404:
+                    continue
+                raise _error(exc, "cannot read the report's marker") from None
+            except Exception as exc:
+                raise _error(exc, "cannot read the report's marker") from None
+            if found.get("state") == SENT:
+                return Taken("sent", found)
+            if found.get("call_id") == call_id:
+                return Claim(name, found_etag)  # our own write, its answer lost
+            if float(found.get("lease_until", 0)) > time.time():
+                return Taken("busy", found)
+            log.warning("taking over an expired claim",
+                        extra={"marker": name, "previous_call_id": found.get("call_id")})
+            try:
+                return Claim(name, self._put(name, marker, if_match=found_etag))
+            except oci.exceptions.ServiceError as exc:
+                if exc.status != 412:
+                    raise _error(exc, "cannot take over the report's claim") from None
+                # Someone else took it over first; read it again.
+            except Exception as exc:
+                raise _error(exc, "cannot take over the report's claim") from None
+        return Taken("busy", {})
+
+    def complete(self, claim: Claim, marker: dict[str, Any]) -> bool:
+        """Mark sent. The mail is out whatever happens here, so failures are logged, and
+        retried briefly; never raised."""
+        marker = {**marker, "state": SENT, "sent_at": time.time()}
+        for attempt in range(3):
+            try:
+                self._put(claim.name, marker, if_match=claim.marker_etag)
+                return True
+            except Exception as exc:
+                error = _error(exc, "cannot mark the report sent")
+                if not error.retryable:
+                    break
+                time.sleep(0.1 * (attempt + 1))
+        log.error("report mailed but not marked sent: a redelivery after the lease may mail "
+                  "it again", extra={"marker": claim.name, "detail": error.message})
+        return False
+
+    def release(self, claim: Claim) -> None:
+        """Give the claim up after a failure; if this fails the lease expires instead."""
+        try:
+            self.client.delete_object(self.namespace, self.bucket, claim.name,
+                                      if_match=claim.marker_etag)
+        except Exception as exc:
+            log.warning("cannot release the claim; it expires with its lease",
+                        extra={"marker": claim.name, "detail": _error(exc, "release").message})
