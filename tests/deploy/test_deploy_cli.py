@@ -112,3 +112,10 @@ def test_no_running_cloud_is_a_clear_error(tmp_path: Path, service_dir: Path) ->
     code, out = run("plan", str(service_dir), "--cloud-state", str(tmp_path / "none"))
     assert code == 1
     assert "no local cloud is running" in out and "fastfn cloud up" in out
+    # A cloud that was killed leaves its endpoint file behind: a clear error, at once.
+    stale = tmp_path / "stale"
+    assert run("cloud", "config", "--state-dir", str(stale))[0] == 0
+    (stale / "run").mkdir()
+    (stale / "run" / "endpoint.json").write_text('{"endpoint": "http://127.0.0.1:9"}')
+    code, out = run("plan", str(service_dir), "--cloud-state", str(stale))
+    assert code == 1 and "does not answer" in out and "fastfn cloud up" in out

@@ -224,11 +224,12 @@ def local_cloud_target(state_dir: Path, registry: str = "local.ocir.io/fastfn",
     identity = CloudIdentity.load_or_create(state_dir)
     network = oci.core.VirtualNetworkClient(config, service_endpoint=endpoint)
     try:
-        subnets = network.list_subnets(identity.compartment_id,
-                                       display_name=LOCAL_SUBNET).data
+        subnets = network.list_subnets(identity.compartment_id, display_name=LOCAL_SUBNET,
+                                       retry_strategy=oci.retry.NoneRetryStrategy()).data
     except Exception as exc:  # requests' connection errors and ServiceError alike
-        raise TargetError(f"the local cloud at {endpoint} does not answer ({exc}); is "
-                          f"`fastfn cloud up --state-dir {state_dir}` running?") from None
+        raise TargetError(f"the local cloud at {endpoint} does not answer "
+                          f"({type(exc).__name__}); is `fastfn cloud up --state-dir "
+                          f"{state_dir}` running?") from None
     if not subnets:
         raise TargetError(f"the local cloud has no subnet named {LOCAL_SUBNET!r}")
     settings = TargetSettings(compartment_id=identity.compartment_id,
