@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import logging
 import sys
 import tempfile
 import time
@@ -43,7 +42,6 @@ def sample_report() -> bytes:
 
 
 def main() -> int:
-    logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's per-session chatter
     with tempfile.TemporaryDirectory(prefix="mailer-demo-") as tmp:
         work = Path(tmp)
         with SMTPServer(work / "smtp", USER, PASSWORD) as smtp, \

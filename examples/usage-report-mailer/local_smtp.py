@@ -14,6 +14,7 @@ import datetime as dt
 import email
 import email.policy
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -133,6 +134,8 @@ class SMTPServer:
         return list(self.messages)
 
     def start(self) -> SMTPServer:
+        # aiosmtpd warns at every successful AUTH that it still fills a deprecated field.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         self.controller.start()
         return self
 
