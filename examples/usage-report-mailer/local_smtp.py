@@ -98,7 +98,10 @@ class _Handler:
 class SMTPServer:
     """aiosmtpd on 127.0.0.1: STARTTLS required before anything, AUTH PLAIN/LOGIN."""
 
-    def __init__(self, directory: Path, user: str, password: str) -> None:
+    def __init__(self, directory: Path, user: str, password: str, *,
+                 plaintext: bool = False) -> None:
+        """`plaintext=True`: a careless server for tests, offering AUTH without STARTTLS
+        (and no STARTTLS at all), to show that the client never takes it up."""
         self.cert, key = self_signed(directory)
         self.port = free_port()
         self.user, self.password = user, password
@@ -106,13 +109,16 @@ class SMTPServer:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert, key)
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, tls_context=context,
-            require_starttls=True, auth_required=True, auth_require_tls=True,
+            self.handler, hostname="127.0.0.1", port=self.port,
+            tls_context=None if plaintext else context, require_starttls=not plaintext,
+            auth_required=True, auth_require_tls=not plaintext,
             authenticator=self._authenticate, ready_timeout=10)
+        self.auth_attempts = 0
         self.auth_failed_sessions: set[int] = set()
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
                       auth_data: Any) -> AuthResult:
+        self.auth_attempts += 1
         ok = (isinstance(auth_data, LoginPassword)
               and auth_data.login == self.user.encode()
               and auth_data.password == self.password.encode())

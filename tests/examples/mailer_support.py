@@ -39,8 +39,9 @@ Received = _smtp.Received
 
 
 class SMTPServer(_smtp.SMTPServer):  # type: ignore[misc, name-defined]
-    def __init__(self, directory: Path, user: str = USER, password: str = PASSWORD) -> None:
-        super().__init__(directory, user, password)
+    def __init__(self, directory: Path, user: str = USER, password: str = PASSWORD,
+                 plaintext: bool = False) -> None:
+        super().__init__(directory, user, password, plaintext=plaintext)
 
 
 def report_csv(rows: int = 50) -> bytes:

@@ -350,3 +350,29 @@ def test_a_claim_left_by_a_dead_instance_is_taken_over_after_its_lease(
         "OCI usage report: dead.csv.gz"]
     assert markers(cloud)[f"sent/{dead_etag}"]["state"] == "sent"
     assert markers(cloud)[f"sent/{live_etag}"]["call_id"] == "dead-call"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_credentials_never_go_over_plaintext(cloud: LocalCloud, tmp_path: Path) -> None:
+    # A server that offers AUTH without STARTTLS: the mailer refuses before AUTH.
+    with SMTPServer(tmp_path / "plain", plaintext=True) as plain:
+        applied = deploy(cloud, plain)
+        etag = upload(cloud, "plain.csv.gz", gzip_report())
+        assert [(d["state"], d["attempts"]) for d in finished(cloud)] == [("DELIVERED", 1)]
+        status, body = invoke(cloud, applied.function_id,
+                              object_event(cloud.namespace, BUCKET, "plain.csv.gz", etag))
+        assert body["category"] == "SMTPError" and "STARTTLS" in body["message"]
+        assert status == 502  # an app status (outer 200): permanent, not redelivered
+        assert plain.auth_attempts == 0 and plain.messages == []
+
+
+def test_an_unverifiable_smtp_certificate_is_refused(cloud: LocalCloud,
+                                                    smtp: SMTPServer) -> None:
+    applied = deploy(cloud, smtp, SMTP_CA_FILE="")  # the system CAs do not know ours
+    etag = upload(cloud, "tls.csv.gz", gzip_report())
+    assert [(d["state"], d["attempts"]) for d in finished(cloud)] == [("DELIVERED", 1)]
+    status, body = invoke(cloud, applied.function_id,
+                          object_event(cloud.namespace, BUCKET, "tls.csv.gz", etag))
+    assert (status, body["category"]) == (502, "SMTPError")
+    assert "certificate" in body["message"]
+    assert smtp.auth_attempts == 0 and smtp.messages == []
