@@ -58,3 +58,24 @@ def test_state_survives_restart(state_dir: Path, tmp_path: Path) -> None:
         assert second.endpoint in text
         assert f"OCI_CLI_CONFIG_FILE={second.config_file.resolve()}" in text
         assert second.tenancy_id in text
+
+
+def test_concurrent_first_starts_agree_on_one_key_and_identity(tmp_path: Path) -> None:
+    """`fastfn cloud up` and `fastfn cloud config` may both be the first to need them."""
+    import concurrent.futures
+    import subprocess
+    import sys
+
+    script = ("import sys, json\n"
+              "from pathlib import Path\n"
+              "from fastfn.localcloud.oci.auth import load_or_create_key, fingerprint\n"
+              "from fastfn.localcloud.oci.context import CloudIdentity\n"
+              "state = Path(sys.argv[1])\n"
+              "key = load_or_create_key(state / 'keys' / 'api_key.pem')\n"
+              "print(json.dumps([fingerprint(key.public_key()),"
+              " CloudIdentity.load_or_create(state).tenancy_id]))\n")
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        outputs = list(pool.map(lambda _: subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+            check=True, timeout=60).stdout, range(6)))
+    assert len(set(outputs)) == 1

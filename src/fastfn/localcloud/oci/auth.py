@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from fastfn.localcloud.oci.errors import not_authenticated
+from fastfn.localcloud.oci.files import create_once
 
 MAX_CLOCK_SKEW_S = 300
 SESSION_TOKEN_PREFIX = "ST$"
@@ -57,16 +58,12 @@ def fingerprint(key: rsa.RSAPublicKey) -> str:
 
 def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        assert isinstance(key, rsa.RSAPrivateKey)
-        return key
-    key = generate_key()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    # The label line is how OCI marks API signing keys; the oci CLI warns without it.
-    tmp.write_bytes(private_pem(key) + b"OCI_API_KEY\n")
-    tmp.chmod(0o600)
-    tmp.replace(path)
+        pem = path.read_bytes()
+    else:
+        # The label line is how OCI marks API signing keys; the oci CLI warns without it.
+        pem = create_once(path, private_pem(generate_key()) + b"OCI_API_KEY\n")
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
     return key
 
 

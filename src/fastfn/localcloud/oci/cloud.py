@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastfn.localcloud.oci.context import CloudIdentity
+from fastfn.localcloud.oci.files import replace_atomically
 from fastfn.localcloud.oci.images import ImageStore
 from fastfn.localcloud.oci.principals import proxy_environment
 from fastfn.localcloud.oci.proxy import ConnectProxy, LocalCA
@@ -49,10 +50,8 @@ def write_config_file(state_dir: Path, identity: CloudIdentity, fingerprint: str
         f"region={identity.region}\n"
         f"key_file={key_file}\n"
     )
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.chmod(0o600)  # the CLI warns about (and may refuse) readable config files
-    tmp.replace(path)
+    # 0600: the CLI warns about (and may refuse) readable config files.
+    replace_atomically(path, text.encode(), 0o600)
     return path
 
 

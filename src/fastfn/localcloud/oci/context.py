@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastfn.localcloud.oci.files import create_once
 from fastfn.localcloud.oci.ids import ocid
 from fastfn.localcloud.oci.store import Store
 
@@ -47,12 +48,11 @@ class CloudIdentity:
         if path.exists():
             data = json.loads(path.read_text())
             return cls(**{k: data[k] for k in cls.__dataclass_fields__})
-        identity = cls.create(region or DEFAULT_REGION)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(identity), indent=2) + "\n")
-        tmp.replace(path)
-        return identity
+        fresh = cls.create(region or DEFAULT_REGION)
+        written = create_once(path, (json.dumps(asdict(fresh), indent=2) + "\n").encode(),
+                              0o644)
+        data = json.loads(written)
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
 EventSink = Callable[[dict[str, Any]], None]
