@@ -4,8 +4,10 @@ local cloud (the cloud runs in this process; the commands find it by its state d
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pytest
 from oci.functions.models import UpdateFunctionDetails
 from typer.testing import CliRunner
 
@@ -119,3 +121,19 @@ def test_no_running_cloud_is_a_clear_error(tmp_path: Path, service_dir: Path) ->
     (stale / "run" / "endpoint.json").write_text('{"endpoint": "http://127.0.0.1:9"}')
     code, out = run("plan", str(service_dir), "--cloud-state", str(stale))
     assert code == 1 and "does not answer" in out and "fastfn cloud up" in out
+
+
+EXAMPLES = sorted(p.parent for p in (Path(__file__).resolve().parents[2] / "examples")
+                  .glob("*/fastfn.yaml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_the_examples_deploy_and_then_plan_nothing(cloud: LocalCloud, cloud_state: Path,
+                                                   tmp_path: Path, example: Path) -> None:
+    service = tmp_path / example.name
+    shutil.copytree(example, service, ignore=shutil.ignore_patterns("__pycache__", ".fastfn"))
+    code, out = run("deploy", str(service), "--cloud-state", str(cloud_state), "--json")
+    assert code == 0, out
+    assert json.loads(out)["mutating_calls"] == 2
+    code, out = run("plan", str(service), "--cloud-state", str(cloud_state), "--json")
+    assert (code, json.loads(out)["calls"]) == (0, []), out
