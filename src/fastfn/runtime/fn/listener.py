@@ -12,7 +12,6 @@ import contextlib
 import os
 import socket
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 UNIX_PREFIX = "unix:"
@@ -24,10 +23,12 @@ class ListenerError(Exception):
     """FN_LISTENER is missing or unusable; the message says why."""
 
 
-@dataclass(frozen=True)
 class ListenerPaths:
-    listener: Path  # what the agent dials: lsnr.sock
-    phony: Path  # where we really bind: phonylsnr.sock, same directory
+    __slots__ = ("listener", "phony")
+
+    def __init__(self, listener: Path, phony: Path) -> None:
+        self.listener = listener  # what the agent dials: lsnr.sock
+        self.phony = phony  # where we really bind: phonylsnr.sock, same directory
 
     @classmethod
     def from_env_value(cls, value: str | None) -> ListenerPaths:

@@ -197,14 +197,18 @@ class CallProtocol(asyncio.Protocol):
         response = _AppResponse()
         limit = self.server.config.max_body_bytes
         body_sent = False
-        finished = asyncio.Event()
+        # Only an app that calls receive() after the body waits for the end of the call:
+        # most never do, so the future is made on demand.
+        finished: asyncio.Future[None] | None = None
 
         async def receive() -> dict:
-            nonlocal body_sent
+            nonlocal body_sent, finished
             if not body_sent:
                 body_sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            await finished.wait()
+            if finished is None:
+                finished = asyncio.get_running_loop().create_future()
+            await finished
             return {"type": "http.disconnect"}
 
         async def send(message: dict) -> None:
@@ -250,7 +254,8 @@ class CallProtocol(asyncio.Protocol):
         finally:
             if timer is not None:
                 timer.cancel()
-            finished.set()
+            if finished is not None and not finished.done():
+                finished.set_result(None)
 
         if not response.started or not response.complete:
             log.error("app returned without completing a response", extra={"status": 502})
