@@ -150,6 +150,7 @@ async def handle(body: bytes) -> Outcome:
             recipient=", ".join(settings.email_to),
             message=f"Email sent successfully for {object_name}"), fields, started)
     except MailerError as exc:
+        await _release(claims, claim)
         fields.update(category=exc.category, retryable=exc.retryable)
         if exc.retryable:
             return _redeliver(object_name, fields, started, exc.message, exc)
@@ -158,13 +159,18 @@ async def handle(body: bytes) -> Outcome:
                      fields, started)
     except Exception:
         # A bug, not a category: the runtime answers an outer 502 and the event is
-        # redelivered; the claim is released below.
+        # redelivered.
+        await _release(claims, claim)
         log.exception("report not mailed: unexpected failure",
                       extra={**fields, "outcome": "redeliver", "object_name": object_name})
         raise
-    finally:
-        if claim is not None and claims is not None:
-            await asyncio.to_thread(claims.release, claim)
+    # Cancelled at the deadline: the claim is NOT released. The SMTP thread may still be
+    # sending; the lease (remaining time + slack) keeps others off until it is done.
+
+
+async def _release(claims: Claims | None, claim: Claim | None) -> None:
+    if claims is not None and claim is not None:
+        await asyncio.to_thread(claims.release, claim)
 
 
 def _done(status: int, body: Success | Failure, fields: dict[str, Any],
