@@ -87,8 +87,9 @@ def main() -> int:
         curl(f"{base}/health")
 
         step("Direct invoke: no method, no path; the default route POST /items")
-        show([*FASTFN, "invoke", os.path.relpath(ITEMS), "--body", '{"name": "Direct", "description": '
-              '"via fastfn invoke"}', "-H", "Content-Type: application/json"])
+        body = '{"name": "Direct", "description": "via fastfn invoke"}'
+        show([*FASTFN, "invoke", os.path.relpath(ITEMS), "--body", body,
+              "-H", "Content-Type: application/json"])
 
         step("Seed 001's verification query: SELECT * FROM items")
         # The password travels in PGPASSWORD, never on a printed command line.

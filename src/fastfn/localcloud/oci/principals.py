@@ -25,6 +25,7 @@ from typing import Any
 
 from fastfn.localcloud.oci.auth import TokenAuthority, generate_key, private_pem
 from fastfn.localcloud.oci.context import CloudContext
+from fastfn.localcloud.oci.files import replace_atomically
 
 TOKEN_TTL_S = 3600
 REFRESH_AFTER_S = TOKEN_TTL_S // 2
@@ -100,7 +101,4 @@ def region_key(region: str) -> str:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    replace_atomically(path, data, 0o600)

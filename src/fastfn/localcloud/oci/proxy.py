@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from fastfn.localcloud.oci.auth import load_or_create_key
+from fastfn.localcloud.oci.files import create_once, replace_atomically
 
 log = logging.getLogger("fastfn.localcloud.oci.proxy")
 
@@ -51,12 +52,12 @@ class LocalCA:
         self.key = load_or_create_key(keys_dir / CA_KEY_FILE)
         cert_path = keys_dir / CA_CERT_FILE
         if cert_path.exists():
-            self.cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+            pem = cert_path.read_bytes()
         else:
-            self.cert = self._self_signed()
-            tmp = cert_path.with_suffix(".tmp")
-            tmp.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-            tmp.replace(cert_path)
+            # Another process may be creating the CA too: the first one written wins.
+            pem = create_once(cert_path, self._self_signed().public_bytes(
+                serialization.Encoding.PEM), 0o644)
+        self.cert = x509.load_pem_x509_certificate(pem)
         self.cert_path = cert_path
         self._leaf_key = ec.generate_private_key(ec.SECP256R1())
         self._contexts: dict[str, ssl.SSLContext] = {}
@@ -91,9 +92,7 @@ class LocalCA:
             public = Path(certifi.where()).read_bytes()
         content = ours + b"\n" + public
         if not path.exists() or path.read_bytes() != content:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(content)
-            tmp.replace(path)
+            replace_atomically(path, content, 0o644)
         return path
 
     def context_for(self, host: str) -> ssl.SSLContext:
