@@ -1,9 +1,13 @@
-"""The README's demo: seed 001's items service on the local cloud, start to finish.
+"""The README's demo: the seeds' services on the local cloud, start to finish.
 
-Starts a real PostgreSQL, runs `fastfn dev examples/items` (the local Fn platform behind the
-local API gateway), then shows with curl the app's real 201, 422 and 404 through the
-gateway, a direct invoke with `fastfn invoke` (the default route, as `oci fn function
-invoke` reaches it), and the rows read back from PostgreSQL with the seed's query.
+1. Seed 001: starts a real PostgreSQL, runs `fastfn dev examples/items` (the local Fn
+   platform behind the local API gateway), shows with curl the app's real 201, 422 and 404
+   through the gateway, a direct invoke with `fastfn invoke` (the default route, as
+   `oci fn function invoke` reaches it), and the rows read back with the seed's query.
+2. Seed 003: a usage report uploaded to the local Object Storage is mailed by the function
+   the event runs (examples/usage-report-mailer/demo.py).
+3. `fastfn deploy` puts the items service on the local OCI cloud; `fastfn plan` then has
+   nothing to do and `fastfn drift` finds nothing.
 """
 
 from __future__ import annotations
@@ -44,6 +48,38 @@ def show(argv: list[str], env: dict[str, str] | None = None) -> str:
 
 def curl(*args: str) -> str:
     return show(["curl", "-sS", "-i", *args])
+
+
+def mailer_demo() -> None:
+    step("Seed 003: upload a usage report to Object Storage; the event runs the mailer; "
+         "the email arrives")
+    show([sys.executable, os.path.relpath(ROOT / "examples" / "usage-report-mailer" / "demo.py")])
+
+
+def deploy_demo() -> None:
+    step("fastfn deploy: the items service onto the local OCI cloud, then plan and drift")
+    state = Path(tempfile.mkdtemp(prefix="fastfn-demo-cloud-"))
+    cloud = subprocess.Popen([*FASTFN, "cloud", "up", "--state-dir", str(state), "--port", "0",
+                              "--proxy-port", "0"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (state / "run" / "endpoint.json").exists():
+            if cloud.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("fastfn cloud up did not start")
+            time.sleep(0.1)
+        where = ["--cloud-state", str(state)]
+        items = os.path.relpath(ITEMS)
+        show([*FASTFN, "deploy", items, *where])
+        show([*FASTFN, "plan", items, *where])
+        show([*FASTFN, "drift", items, *where])
+    finally:
+        cloud.send_signal(signal.SIGTERM)
+        try:
+            cloud.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            cloud.kill()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def main() -> int:
@@ -104,6 +140,8 @@ def main() -> int:
             show([sys.executable, "-c", "import psycopg, sys\n"
                   "for row in psycopg.connect(sys.argv[1]).execute(sys.argv[2]): print(row)",
                   conninfo, query], env=pg_env)
+        mailer_demo()
+        deploy_demo()
         step("done")
         return 0
     finally:
