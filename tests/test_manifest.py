@@ -84,3 +84,15 @@ def test_invalid_yaml_and_missing_manifest(tmp_path: Path):
     (tmp_path / "fastfn.yaml").write_text("name: [unclosed\n")
     with pytest.raises(ManifestError, match="not valid YAML"):
         load(tmp_path)
+
+
+def test_detached_timeout_and_provisioned_concurrency():
+    manifest = parse({**BASE, "memory": 512, "detached_timeout": 900,
+                      "stages": {"prod": {"provisioned_concurrency": 10}}})
+    assert (manifest.resolve().detached_timeout, manifest.resolve().provisioned_concurrency) \
+        == (900, None)
+    assert manifest.resolve("prod").provisioned_concurrency == 10
+    assert "detached_timeout: Input should be less than or equal to 3600" in errors_for(
+        detached_timeout=4000)
+    assert "provisioned_concurrency: Input should be greater than or equal to 0" in errors_for(
+        provisioned_concurrency=-1)

@@ -69,6 +69,10 @@ class _Settings(BaseModel):
     default_route: str | None = None
     event_route: str | None = None
     path_prefix: str | None = None
+    # OCI: detached invocations may run 5-3600 s; provisioned concurrency is a constant
+    # count of warm instances (0 turns it off; its minimum depends on memory).
+    detached_timeout: Annotated[int, Field(ge=5, le=3600)] | None = None
+    provisioned_concurrency: Annotated[int, Field(ge=0)] | None = None
 
     @field_validator("memory")
     @classmethod
@@ -172,6 +176,8 @@ class Manifest(_Settings):
             default_route=pick("default_route"),
             event_route=pick("event_route"),
             path_prefix=pick("path_prefix") or "",
+            detached_timeout=pick("detached_timeout"),
+            provisioned_concurrency=pick("provisioned_concurrency"),
         )
 
 
@@ -190,6 +196,8 @@ class ResolvedFunction(BaseModel):
     default_route: str | None
     event_route: str | None
     path_prefix: str
+    detached_timeout: int | None = None  # None: leave the platform's value alone
+    provisioned_concurrency: int | None = None
 
     def function_config(self) -> dict[str, str]:
         """What goes into the function's configuration (its environment) on the platform."""

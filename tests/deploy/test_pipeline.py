@@ -311,3 +311,20 @@ def test_detached_timeout_and_provisioned_concurrency(
     with pytest.raises(LimitError, match="detached timeout"):
         apply(FunctionExtras(detached_timeout=4000))
     assert len(work_requests(cloud)) == 3
+
+
+def test_manifest_carries_detached_timeout_and_provisioned_concurrency(
+        cloud: LocalCloud, target: OciFunctionsTarget, service_dir: Path, functions) -> None:  # type: ignore[no-untyped-def]
+    from fastfn.deploy.executor import execute
+    from fastfn.deploy.models import desired_service
+    from fastfn.deploy.planner import plan
+
+    manifest_file = service_dir / "fastfn.yaml"
+    manifest_file.write_text(manifest_file.read_text()
+                             + "detached_timeout: 900\nprovisioned_concurrency: 40\n")
+    service = desired_service(load(service_dir), service_dir, "dev", target.settings)
+    execute(plan(service, target.builder.build(service), target.observe(service)), service,
+            target, target.builder)
+    fn = functions.get_function(target.observe(service).function.id).data  # type: ignore[union-attr]
+    assert fn.detached_mode_timeout_in_seconds == 900
+    assert fn.provisioned_concurrency_config.count == 40

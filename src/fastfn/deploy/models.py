@@ -85,9 +85,8 @@ def stage_key(stage: str | None) -> str:
 
 @dataclass(frozen=True)
 class FunctionExtras:
-    """Function settings the manifest does not carry yet (detached timeout, provisioned
-    concurrency); None leaves the live value alone. The pipeline and the OCI target
-    handle them already: a manifest field only has to fill this in."""
+    """Detached timeout and provisioned concurrency, when they come from elsewhere than the
+    manifest (which carries both); None leaves the live value alone."""
 
     detached_timeout: int | None = None
     provisioned_concurrency: int | None = None  # a constant count; 0 turns it off
@@ -98,7 +97,8 @@ def desired_service(manifest: Manifest, source_dir: Path, stage: str | None,
                     extras: FunctionExtras | None = None) -> DesiredService:
     """The resources one stage of a service needs. Checks the limits first."""
     fn = manifest.resolve(stage)
-    extras = extras or FunctionExtras()
+    extras = extras or FunctionExtras(detached_timeout=fn.detached_timeout,
+                                      provisioned_concurrency=fn.provisioned_concurrency)
     check_limits(fn, extras.detached_timeout, extras.provisioned_concurrency)
     key = stage_key(stage)
     tags = {TAG_SERVICE: manifest.name, TAG_STAGE: key}
