@@ -86,6 +86,13 @@ async def status(code: int) -> Response:
     return Response(content=f"status {code}", status_code=code, media_type="text/plain")
 
 
+@app.get("/fail-on-purpose")
+async def fail_on_purpose() -> dict:
+    from fastfn.runtime.failure import CallFailed
+
+    raise CallFailed("try again later")
+
+
 @app.get("/crash")
 async def crash() -> dict:
     raise RuntimeError("boom: internal detail that must not leak")

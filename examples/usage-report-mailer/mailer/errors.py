@@ -8,6 +8,8 @@ file, a wrong event) is reported once and never retried. Messages never hold sec
 
 from __future__ import annotations
 
+from fastfn.runtime.failure import CallFailed
+
 
 class MailerError(Exception):
     category = "MailerError"
@@ -52,7 +54,8 @@ class SMTPError(MailerError):
     status = 502
 
 
-class Redeliver(Exception):
-    """Raised out of the endpoint after a transient failure: the fastfn runtime answers an
-    unhandled exception with an outer 502, which OCI Events counts as a failed delivery and
-    retries. An app-level 5xx would travel inside an outer 200 and count as delivered."""
+class Redeliver(CallFailed):
+    """Raised out of the endpoint after a transient failure: the fastfn runtime answers
+    CallFailed with an outer 502 (logged without a traceback), which OCI Events counts as a
+    failed delivery and retries. An app-level 5xx would travel inside an outer 200 and
+    count as delivered."""

@@ -300,3 +300,15 @@ def test_a_resolved_secret_is_masked_in_the_runtimes_json_logs(tmp_path: Path):
     record = json.loads(result.stderr.strip().splitlines()[-1])
     assert record["msg"].startswith("connecting with ")
     assert "canary-s3cret-value" not in result.stderr
+
+
+async def test_call_failed_is_an_outer_502_without_a_traceback(probe: FunctionInstance):
+    response = await probe.call(gateway_headers("GET", "/v1/fail-on-purpose",
+                                                call_id="fail-1"), b"")
+    assert response.status == 502
+    assert json_body(response)["error"] == "try again later"
+    assert json_body(response)["call_id"] == "fail-1"
+    await probe.kill()
+    records = [json.loads(line) for line in probe.log_lines]  # type: ignore[attr-defined]
+    failed = [r for r in records if r.get("call_id") == "fail-1"]
+    assert failed and failed[0]["level"] == "warning" and "exc" not in failed[0]

@@ -18,6 +18,7 @@ import httptools
 
 from fastfn.runtime import logs
 from fastfn.runtime.context import SCOPE_KEY, FnContext, _current
+from fastfn.runtime.failure import CallFailed
 from fastfn.runtime.fn.bridge import (
     FnConfig,
     HeaderList,
@@ -247,6 +248,10 @@ class CallProtocol(asyncio.Protocol):
             log.error("call timed out at its deadline", extra={"status": 504})
             return encode_outer_error(504, "the function did not answer before its deadline",
                                       ctx.call_id, keep_alive)
+        except CallFailed as failed:
+            message = str(failed) or "the function failed the call"
+            log.warning("call failed on purpose: %s", message, extra={"status": 502})
+            return encode_outer_error(502, message, ctx.call_id, keep_alive)
         except Exception:
             log.exception("unhandled exception in the app", extra={"status": 502})
             return encode_outer_error(502, "the function raised an unhandled exception",
