@@ -141,3 +141,12 @@ def test_dev_restarts_instances_when_source_changes(tmp_path: Path):
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     assert "source changed" in output
+
+
+def test_serve_with_a_missing_socket_directory_explains_itself(tmp_path: Path):
+    (tmp_path / "main.py").write_text("async def app(scope, receive, send):\n    pass\n")
+    env = {**os.environ, "FN_LISTENER": f"unix:{tmp_path / 'missing' / 'lsnr.sock'}"}
+    result = run("serve", "main:app", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -74,7 +74,12 @@ async def serve(app: Any, config: FnConfig, paths: listener.ListenerPaths,
         log.error(str(exc))
         return 3
 
-    sock = listener.bind(paths)
+    try:
+        sock = listener.bind(paths)
+    except (listener.ListenerError, OSError) as exc:
+        log.error("cannot listen on %s: %s", paths.phony, exc)
+        await lifespan.shutdown()
+        return 2
     fn_server = FnServer(app, config, state)
     server = await loop.create_unix_server(fn_server.protocol, sock=sock)
     listener.publish(paths)
