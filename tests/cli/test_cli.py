@@ -150,3 +150,13 @@ def test_serve_with_a_missing_socket_directory_explains_itself(tmp_path: Path):
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_app_module_that_fails_to_import_is_one_json_error_line(tmp_path: Path):
+    (tmp_path / "main.py").write_text("import not_installed_dependency\n")
+    (tmp_path / "s").mkdir()
+    env = {**os.environ, "FN_LISTENER": f"unix:{tmp_path / 's' / 'lsnr.sock'}"}
+    result = run("serve", "main:app", cwd=tmp_path, env=env)
+    assert result.returncode == 3
+    record = json.loads(result.stderr.strip().splitlines()[-1])
+    assert record["level"] == "error" and "not_installed_dependency" in record["exc"]

@@ -168,5 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     except (listener.ListenerError, RouteError, AppImportError) as exc:
         log.error(str(exc))
         return 2
+    except Exception:
+        # The app's own module failed to import: its traceback is the useful part, as one
+        # JSON log line like every other.
+        log.exception("importing %s failed", app_spec)
+        return 3
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
         return runner.run(serve(app, config, paths, started))
