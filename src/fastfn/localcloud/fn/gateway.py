@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastfn.localcloud.asgi import read_body
 from fastfn.localcloud.fn.platform import MAX_BODY_BYTES, FnPlatform, FnResponse, FunctionSpec
 
 Receive = Callable[[], Awaitable[dict]]
@@ -71,8 +72,8 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
-        body, too_large = await _read_body(receive, MAX_BODY_BYTES)
-        if too_large:
+        body = await read_body(receive, MAX_BODY_BYTES)
+        if body is None:
             response = _gateway_error(413, f"request body is over the {MAX_BODY_BYTES} byte limit")
         else:
             invoke = INVOKE_PATH.match(scope["path"])
@@ -144,22 +145,6 @@ class Gateway:
                 await self.platform.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), size > limit
 
 
 def _client_response(answer: FnResponse) -> FnResponse:

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fastfn.localcloud.asgi import read_body
 from fastfn.localcloud.oci.auth import (
     ApiKey,
     SignatureVerifier,
@@ -103,20 +104,10 @@ async def _read_limited(receive: Receive, headers: dict[str, str]) -> bytes:
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_SIGNED_BODY:
         raise OCIError(413, "PayloadTooLarge", "The request body is too large.")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_SIGNED_BODY:
-            raise OCIError(413, "PayloadTooLarge", "The request body is too large.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+    body = await read_body(receive, MAX_SIGNED_BODY)
+    if body is None:
+        raise OCIError(413, "PayloadTooLarge", "The request body is too large.")
+    return body
 
 
 def _replay(body: bytes) -> Receive:
