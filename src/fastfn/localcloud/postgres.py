@@ -39,7 +39,7 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -275,13 +275,95 @@ def _make_private_dir(path: Path, run_as: _RunAs) -> None:
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 
-class LocalPostgres:
+class _LoopbackServer:
+    """What PostgreSQL and pgbouncer share: one process on 127.0.0.1:port, moved to a fresh
+    port when an automatically chosen one turns out to be taken, stopped at exit."""
+
+    _what = "server"  # names the server in messages
+    port: int
+    _port_given: bool
+    _stop_at_exit: bool
+    _process: subprocess.Popen[bytes] | None
+
+    @property
+    def log_file(self) -> Path:
+        raise NotImplementedError
+
+    def start(self, timeout: float = START_TIMEOUT) -> None:
+        raise NotImplementedError
+
+    def _start_once(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        raise NotImplementedError
+
+    def login(self, user: str, password: str, dbname: str) -> DatabaseLogin:
+        return DatabaseLogin(HOST, self.port, dbname, user, password)
+
+    def dsn(self, user: str, password: str, dbname: str) -> str:
+        """A libpq URL (postgresql://user:password@127.0.0.1:port/dbname). It holds a secret."""
+        return _url(user, password, HOST, self.port, dbname)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def _start_on_a_free_port(self, timeout: float,
+                              before_each: Callable[[], None] | None = None) -> None:
+        attempts = 1 if self._port_given else 3
+        for attempt in range(attempts):
+            if before_each is not None:
+                before_each()
+            try:
+                self._start_once(timeout)
+                break
+            except _PortTaken:
+                if attempt == attempts - 1:
+                    raise LocalPostgresError(
+                        f"{self._what} could not listen on {HOST}:{self.port}:\n"
+                        f"{_log_tail(self.log_file)}"
+                    ) from None
+                self.port = free_port()
+        if self._stop_at_exit:
+            atexit.register(self._stop_quietly)
+
+    def _stop_with(self, sig: signal.Signals, timeout: float) -> bool:
+        """Signal the process and wait for it to exit; False if it was not running."""
+        process = self._process
+        if process is None:
+            return False
+        _stop_process(process, sig, self._what, timeout)
+        self._process = None
+        with contextlib.suppress(Exception):
+            atexit.unregister(self._stop_quietly)
+        return True
+
+    def _stop_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
+
+
+class LocalPostgres(_LoopbackServer):
     """A PostgreSQL server on 127.0.0.1 with its data in `data_dir`.
 
     `port=None` picks a free port once; it then stays the same across stop/start/restart,
     so DSNs handed out remain valid. `settings` are extra server settings (`-c name=value`).
     With `stop_at_exit`, a server still running when the interpreter exits is stopped.
     """
+
+    _what = "PostgreSQL"
 
     def __init__(self, data_dir: str | os.PathLike[str], port: int | None = None, *,
                  settings: Mapping[str, str] | None = None, os_user: str = OS_USER,
@@ -329,29 +411,11 @@ class LocalPostgres:
         except FileNotFoundError:
             raise LocalPostgresError(f"{self.data_dir} is not initialized yet") from None
 
-    def login(self, user: str, password: str, dbname: str) -> DatabaseLogin:
-        return DatabaseLogin(HOST, self.port, dbname, user, password)
-
-    def dsn(self, user: str, password: str, dbname: str) -> str:
-        """A libpq URL (postgresql://user:password@127.0.0.1:port/dbname). It holds a secret."""
-        return _url(user, password, HOST, self.port, dbname)
-
     @property
     def admin_login(self) -> DatabaseLogin:
         return self.login(SUPERUSER, self.superuser_password, "postgres")
 
     # lifecycle
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def initialized(self) -> bool:
         return (self.pgdata / "PG_VERSION").is_file() and self._password_file.is_file()
@@ -394,20 +458,7 @@ class LocalPostgres:
             return
         self.init()
         self._stop_leftover_server()
-        attempts = 1 if self._port_given else 3
-        for attempt in range(attempts):
-            try:
-                self._start_once(timeout)
-                break
-            except _PortTaken:
-                if attempt == attempts - 1:
-                    raise LocalPostgresError(
-                        f"PostgreSQL could not listen on {HOST}:{self.port}:\n"
-                        f"{_log_tail(self.log_file)}"
-                    ) from None
-                self.port = free_port()
-        if self._stop_at_exit:
-            atexit.register(self._stop_quietly)
+        self._start_on_a_free_port(timeout)
 
     def _command(self) -> list[str]:
         settings = {
@@ -501,25 +552,11 @@ class LocalPostgres:
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Fast shutdown: open transactions are rolled back, clients disconnected, data
         checkpointed. Returns once the server process has exited."""
-        process = self._process
-        if process is None:
-            return
         began = time.perf_counter()
         # SIGINT is PostgreSQL's "fast" shutdown (pg_ctl stop -m fast).
-        _stop_process(process, signal.SIGINT, "PostgreSQL", timeout)
-        self._process = None
-        with contextlib.suppress(Exception):
-            atexit.unregister(self._stop_quietly)
-        log.info("PostgreSQL stopped",
-                 extra={"port": self.port, "ms": round((time.perf_counter() - began) * 1000, 1)})
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def _stop_quietly(self) -> None:
-        with contextlib.suppress(Exception):
-            self.stop()
+        if self._stop_with(signal.SIGINT, timeout):
+            log.info("PostgreSQL stopped", extra={
+                "port": self.port, "ms": round((time.perf_counter() - began) * 1000, 1)})
 
     # databases
 
@@ -583,7 +620,7 @@ class _PortTaken(Exception):
 # -- pgbouncer ---------------------------------------------------------------------------------
 
 
-class LocalPgBouncer:
+class LocalPgBouncer(_LoopbackServer):
     """pgbouncer on 127.0.0.1 in front of a LocalPostgres, in transaction pool mode.
 
     Clients authenticate with SCRAM-SHA-256 against a copy of the server's own SCRAM
@@ -600,6 +637,8 @@ class LocalPgBouncer:
     `query_wait_timeout` seconds, then fails them. pgbouncer's default is 120 s; here it is
     5 s so an outage shows quickly. Services should still bound their own waits.
     """
+
+    _what = "pgbouncer"
 
     def __init__(self, postgres: LocalPostgres, port: int | None = None, *,
                  work_dir: str | os.PathLike[str] | None = None, pool_size: int = 20,
@@ -632,23 +671,6 @@ class LocalPgBouncer:
     @property
     def log_file(self) -> Path:
         return self.work_dir / "pgbouncer.log"
-
-    def login(self, user: str, password: str, dbname: str) -> DatabaseLogin:
-        return DatabaseLogin(HOST, self.port, dbname, user, password)
-
-    def dsn(self, user: str, password: str, dbname: str) -> str:
-        return _url(user, password, HOST, self.port, dbname)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def _write_auth_file(self) -> None:
         if self.postgres.is_running():
@@ -695,21 +717,7 @@ ignore_startup_parameters = extra_float_digits
         self._run_as.check_reachable(self.work_dir)
         _make_private_dir(self.work_dir, self._run_as)
         self._write_auth_file()
-        attempts = 1 if self._port_given else 3
-        for attempt in range(attempts):
-            self._write_config()
-            try:
-                self._start_once(timeout)
-                break
-            except _PortTaken:
-                if attempt == attempts - 1:
-                    raise LocalPostgresError(
-                        f"pgbouncer could not listen on {HOST}:{self.port}:\n"
-                        f"{_log_tail(self.log_file)}"
-                    ) from None
-                self.port = free_port()
-        if self._stop_at_exit:
-            atexit.register(self._stop_quietly)
+        self._start_on_a_free_port(timeout, before_each=self._write_config)
 
     def _start_once(self, timeout: float) -> None:
         began = time.perf_counter()
@@ -754,21 +762,7 @@ ignore_startup_parameters = extra_float_digits
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Immediate shutdown (SIGTERM): client connections are closed."""
-        process = self._process
-        if process is None:
-            return
-        _stop_process(process, signal.SIGTERM, "pgbouncer", timeout)
-        self._process = None
-        with contextlib.suppress(Exception):
-            atexit.unregister(self._stop_quietly)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def _stop_quietly(self) -> None:
-        with contextlib.suppress(Exception):
-            self.stop()
+        self._stop_with(signal.SIGTERM, timeout)
 
 
 def _quote_auth(text: str) -> str:
