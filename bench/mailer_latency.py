@@ -6,7 +6,7 @@ Run by hand (not a test):
 
 A local OCI cloud in this process, the mailer deployed by its own setup
 (examples/usage-report-mailer/setup_local.py), a real aiosmtpd server with STARTTLS and
-AUTH (tests/examples/mailer_support.py). Each upload is a new gzip CSV report of about
+AUTH (tests/support/mailer.py). Each upload is a new gzip CSV report of about
 --size bytes put with the oci SDK; the clock runs from just before put_object to the
 SMTP server's acceptance of the message (end of DATA). The path: put -> Events rule ->
 invoke of the warm function -> claim marker -> get_object -> gzip/CSV checks -> Vault
@@ -28,11 +28,11 @@ from pathlib import Path
 import oci
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "examples"))
-
-from mailer_support import BUCKET, SMTPServer, deploy, gzip_report  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
 
 from fastfn.localcloud.oci import LocalCloud  # noqa: E402
+
+from support.mailer import BUCKET, SMTPServer, deploy, gzip_report  # noqa: E402
 
 WARMUP = 2
 

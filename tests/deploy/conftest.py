@@ -13,7 +13,7 @@ import pytest
 from fastfn.deploy.targets.oci import OciFunctionsTarget, local_cloud_target
 from fastfn.localcloud.oci import LocalCloud
 
-from deploy_support import HELLO
+from support.deploy import HELLO
 
 
 @pytest.fixture

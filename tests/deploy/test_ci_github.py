@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from fastfn.cli import app
 
-from deploy_support import HELLO
+from support.deploy import HELLO
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from fastfn.cli import app
 from fastfn.localcloud.oci import LocalCloud
 
-from deploy_support import set_manifest, set_version, work_requests
+from support.deploy import set_manifest, set_version, work_requests
 
 CANARY = "canary-s3cr3t-91c2"
 

@@ -14,7 +14,7 @@ import oci
 
 from fastfn.localcloud.oci import LocalCloud
 
-from deploy_support import invoke, operations
+from support.deploy import invoke, operations
 
 IMAGE = "fra.ocir.io/fastfnlocal/hello"
 

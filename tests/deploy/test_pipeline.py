@@ -23,7 +23,7 @@ from fastfn.deploy.targets.oci import OciFunctionsTarget
 from fastfn.localcloud.oci import LocalCloud
 from fastfn.manifest import load
 
-from deploy_support import invoke, operations, set_manifest, set_version, work_requests
+from support.deploy import invoke, operations, set_manifest, set_version, work_requests
 
 
 def deploy(service_dir: Path, target: OciFunctionsTarget, stage: str | None = "dev",

@@ -16,8 +16,8 @@ from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
 from fastfn.localcloud.fn.platform import FnPlatform
 from fastfn.localcloud.postgres import DatabaseLogin
 
-from fnhelpers import short_socket_root
-from items_support import items_function
+from support.fn import short_socket_root
+from support.items import items_function
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
 
-from items_support import items_function
+from support.items import items_function
 
 pytestmark = [
     pytest.mark.usefixtures("clean_items"),

@@ -26,7 +26,7 @@ from fastfn.localcloud.oci import LocalCloud
 from fastfn.localcloud.postgres import DatabaseLogin
 from fastfn.manifest import load
 
-from items_support import EXAMPLES
+from support.items import EXAMPLES
 
 IMAGE = "fra.ocir.io/fastfnlocal/sandbox/postgres-inserter:1"
 

@@ -18,7 +18,10 @@ from typing import Any
 
 import oci
 import pytest
-from mailer_support import (
+
+from fastfn.localcloud.oci import LocalCloud
+
+from support.mailer import (
     BUCKET,
     PASSWORD,
     USER,
@@ -29,8 +32,7 @@ from mailer_support import (
     object_event,
     report_csv,
 )
-
-from fastfn.localcloud.oci import LocalCloud
+from support.waiting import wait_for
 
 FN_LOGGER = "fastfn.fn"
 STATE_BUCKET = f"{BUCKET}-mailer-state"
@@ -97,15 +99,6 @@ def invoke(cloud: LocalCloud, fn_id: str, body: dict[str, Any] | bytes) -> tuple
                                       retry_strategy=oci.retry.NoneRetryStrategy())
     return int(response.headers["Fn-Http-Status"]), response.data.json()
 
-
-def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def finished(cloud: LocalCloud, count: int = 1) -> list[dict[str, Any]]:

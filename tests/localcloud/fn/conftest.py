@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fnhelpers import short_socket_root
+from support.fn import short_socket_root
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
 from fastfn.localcloud.fn.platform import FnPlatform
 
-from fnhelpers import probe_spec
+from support.fn import probe_spec
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from fastfn.localcloud.fn.agent_client import SocketContractError, check_published_socket
 from fastfn.localcloud.fn.platform import FnPlatform, FunctionSpec
 
-from fnhelpers import APPS_DIR, json_body, probe_spec, started_instance
+from support.fn import APPS_DIR, json_body, probe_spec, started_instance
 
 
 def gw(method: str, url: str) -> list[tuple[str, str]]:

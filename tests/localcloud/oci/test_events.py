@@ -18,7 +18,8 @@ from oci.functions.models import (
 from fastfn.localcloud.oci import LocalCloud, event_deliveries
 from fastfn.localcloud.oci.events import matches
 
-from oci_support import APPS, IMAGE
+from support.oci import APPS, IMAGE
+from support.waiting import wait_for
 
 UPLOAD = "com.oraclecloud.objectstorage.createobject"
 
@@ -53,15 +54,6 @@ def bucket(cloud: LocalCloud, name: str,
         name=name, compartment_id=cloud.compartment_id, object_events_enabled=events))
     return storage
 
-
-def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def recorded(markers: Path) -> list[dict]:

@@ -20,7 +20,7 @@ from oci.functions.models import (
 
 from fastfn.localcloud.oci import LocalCloud
 
-from oci_support import APPS, IMAGE
+from support.oci import APPS, IMAGE
 
 NO_RETRY = oci.retry.NoneRetryStrategy()
 

@@ -10,7 +10,7 @@ import oci
 
 from fastfn.localcloud.oci import LocalCloud, config_text
 
-from oci_support import APPS, IMAGE
+from support.oci import APPS, IMAGE
 
 
 def test_state_survives_restart(state_dir: Path, tmp_path: Path) -> None:

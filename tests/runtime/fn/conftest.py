@@ -8,7 +8,7 @@ import pytest
 
 from fastfn.localcloud.fn.platform import FunctionInstance
 
-from fnhelpers import probe_spec, short_socket_root, started_instance
+from support.fn import probe_spec, short_socket_root, started_instance
 
 
 @pytest.fixture

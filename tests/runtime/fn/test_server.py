@@ -13,7 +13,7 @@ import pytest
 
 from fastfn.localcloud.fn.platform import FunctionInstance
 
-from fnhelpers import deadline, gateway_headers, json_body, probe_spec, started_instance
+from support.fn import deadline, gateway_headers, json_body, probe_spec, started_instance
 
 OUTER = {200, 502, 504}
 

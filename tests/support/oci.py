@@ -2,5 +2,5 @@
 
 from pathlib import Path
 
-APPS = Path(__file__).parent / "apps"
+APPS = Path(__file__).resolve().parents[1] / "localcloud" / "oci" / "apps"
 IMAGE = "fra.ocir.io/fastfnlocal/tests/ocifn:1"

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastfn.localcloud.fn.agent_client import FnResponse
 from fastfn.localcloud.fn.platform import FunctionInstance, FunctionSpec
 
-APPS_DIR = Path(__file__).parent / "apps"
+APPS_DIR = Path(__file__).resolve().parents[1] / "apps"
 
 
 def probe_spec(markers: Path, timeout_s: float = 30.0, **config: str) -> FunctionSpec:

@@ -11,7 +11,7 @@ import oci
 
 from fastfn.localcloud.oci import LocalCloud
 
-HELLO = Path(__file__).parent / "apps" / "hello"
+HELLO = Path(__file__).resolve().parents[1] / "deploy" / "apps" / "hello"
 
 
 def work_requests(cloud: LocalCloud) -> list[Any]:

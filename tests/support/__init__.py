@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (and the benches): one module per area."""
