@@ -1,7 +1,10 @@
 """`fastfn serve module:app`: a container's entrypoint.
 
-It imports the app (`runtime/app.py`) and serves it on the platform the environment
-names; today that is the Fn http-stream contract (`FN_LISTENER`, `runtime/fn/serve.py`).
+It imports the app (`runtime/app.py`) and serves it on one platform:
+- by default the Fn http-stream contract (OCI Functions: `FN_LISTENER`, `runtime/fn/`);
+- with `--http` (or `FASTFN_PLATFORM=http`) over TCP on `PORT` for VMs (instance pools:
+  `runtime/http/`).
+AWS Lambda runs the app through its own runtime client instead (`runtime/aws/`).
 Kept free of typer, argparse and pydantic: this is every cold start's path.
 """
 
@@ -19,7 +22,7 @@ from fastfn.runtime.app import AppImportError, event_loop_factory, import_app
 log = logging.getLogger("fastfn.serve")
 
 ENV_APP = "FASTFN_APP"
-USAGE = "usage: fastfn serve [MODULE:APP] [--app-dir DIR] [--log-level LEVEL]"
+USAGE = "usage: fastfn serve [MODULE:APP] [--http] [--app-dir DIR] [--log-level LEVEL]"
 
 
 class UsageError(Exception):
@@ -52,8 +55,13 @@ def parse_args(argv: list[str]) -> tuple[str | None, str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
+    argv = list(sys.argv[2:] if argv is None else argv)
+    http = os.environ.get("FASTFN_PLATFORM", "") == "http"
+    if "--http" in argv:
+        argv.remove("--http")
+        http = True
     try:
-        app_spec, app_dir, level = parse_args(sys.argv[2:] if argv is None else argv)
+        app_spec, app_dir, level = parse_args(argv)
     except UsageError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if not app_spec:
         log.error(f"no app given: pass module:attribute or set {ENV_APP}")
         return 2
+    if http:
+        return _main_http(app_spec, app_dir)
     from fastfn.runtime.asgi.host import AppHost
     from fastfn.runtime.fn import listener
     from fastfn.runtime.fn.bridge import FnConfig, RouteError
@@ -80,3 +90,21 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         return runner.run(serve(AppHost(app), config, paths, started))
+
+
+def _main_http(app_spec: str, app_dir: str) -> int:
+    try:
+        from fastfn.runtime.http.server import HttpSettings, serve_http
+    except ImportError as exc:
+        log.error("--http needs uvicorn (pip install 'fastfn[http]'): %s", exc)
+        return 2
+    try:
+        settings = HttpSettings.from_env()
+        app = import_app(app_spec, app_dir)
+    except (ValueError, AppImportError) as exc:
+        log.error(str(exc))
+        return 2
+    except Exception:
+        log.exception("importing %s failed", app_spec)
+        return 3
+    return serve_http(app, settings, service=os.environ.get("FASTFN_SERVICE", ""))
