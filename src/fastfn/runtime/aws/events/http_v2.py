@@ -28,8 +28,8 @@ def matches(event: object) -> bool:
 
 def source(event: dict) -> str:
     domain = str(event["requestContext"].get("domainName") or "")
-    return "aws:lambda-url" if ".lambda-url." in domain or domain.startswith(
-        "localhost") else "aws:apigateway"
+    local = domain.startswith(("localhost", "127.0.0.1"))  # fastfn's local function URL
+    return "aws:lambda-url" if ".lambda-url." in domain or local else "aws:apigateway"
 
 
 def request(event: dict, config: RouteConfig) -> HttpCall:
