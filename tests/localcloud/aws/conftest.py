@@ -40,3 +40,9 @@ def warm_function(tmp_path_factory):
     with LocalFunction("warm", HANDLER, str(APPS), environment=APP_ENV, timeout_s=10.0,
                        memory_mb=256, log_dir=str(tmp_path_factory.mktemp("logs"))) as fn:
         yield fn
+
+
+@pytest.fixture(scope="session")
+def function_code() -> dict:
+    """Where the test function's code is, its handler and its environment."""
+    return {"code_dir": APPS, "handler": HANDLER, "env": APP_ENV}
