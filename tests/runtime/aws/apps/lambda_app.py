@@ -20,6 +20,10 @@ STARTUPS = {"count": 0}
 async def lifespan(app: FastAPI):
     STARTUPS["count"] += 1
     yield {"pool": f"pool-{os.getpid()}"}
+    marker = os.environ.get("LAMBDA_APP_SHUTDOWN_FILE")
+    if marker:
+        with open(marker, "a") as out:
+            out.write(f"shutdown {os.getpid()}\n")
 
 
 app = FastAPI(lifespan=lifespan)
@@ -113,6 +117,11 @@ async def fail() -> dict:
 @app.get("/lifespan")
 async def lifespan_count() -> dict:
     return {"startups": STARTUPS["count"], "pid": os.getpid()}
+
+
+@app.get("/big")
+async def big(mb: int) -> Response:
+    return Response(b"x" * (mb * 1024 * 1024), media_type="application/octet-stream")
 
 
 @app.get("/text")
