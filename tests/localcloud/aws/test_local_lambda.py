@@ -140,3 +140,12 @@ def test_function_url_body_echo_text(warm_function) -> None:
     with FunctionURL(warm_function) as url:
         response = httpx.post(url.url + "/echo", json={"k": "v"})
         assert base64.b64decode(response.json()["body_b64"]) == b'{"k":"v"}'
+
+
+def test_lifespan_startup_failure_is_an_init_error(make_function) -> None:
+    fn = make_function("nostart", env={"LAMBDA_APP_FAIL_STARTUP": "1"})
+    result = fn.invoke({})
+    assert result.function_error == "Unhandled"
+    assert "database unreachable" in result.json()["errorMessage"]
+    assert fn.invoke({}).function_error == "Unhandled"
+    assert fn.inits == 2  # init runs again on the next invoke, as on Lambda

@@ -19,6 +19,8 @@ STARTUPS = {"count": 0}
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     STARTUPS["count"] += 1
+    if os.environ.get("LAMBDA_APP_FAIL_STARTUP"):
+        raise RuntimeError("database unreachable")
     yield {"pool": f"pool-{os.getpid()}"}
     marker = os.environ.get("LAMBDA_APP_SHUTDOWN_FILE")
     if marker:
