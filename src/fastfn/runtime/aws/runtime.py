@@ -99,9 +99,9 @@ class LambdaRuntime:
             self.loop.close()
 
     async def _call(self, call: HttpCall, ctx: LambdaContext) -> Response | Failure:
-        # Its own task: the cycle cancels the task it runs in when the deadline passes.
-        return await asyncio.create_task(
-            self.host.http(call.scope, call.body, ctx, self.max_response_bytes))
+        # In the task run_until_complete made for this invoke, which only we own: the
+        # cycle may cancel it at the deadline (and takes the cancellation back itself).
+        return await self.host.http(call.scope, call.body, ctx, self.max_response_bytes)
 
     async def handle(self, event: Any, context: Any) -> Any:
         for module in (http_v2, apigw_v1, alb):
