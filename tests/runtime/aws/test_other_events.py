@@ -62,3 +62,18 @@ def test_missing_route_is_a_clear_error(fresh_runtime, load_event, ric_context) 
         rt(load_event("s3"), ric_context())
     with pytest.raises(EventError, match="FASTFN_DEFAULT_ROUTE"):
         rt({"x": 1}, ric_context())
+
+
+def test_direct_invoke_error_status_is_an_error(fresh_runtime, ric_context) -> None:
+    from fastfn.runtime.routes import Route
+
+    rt = fresh_runtime(RouteConfig(default_route=Route("POST", "/no-such-route")))
+    with pytest.raises(InvokeFailed, match="404"):
+        rt({"x": 1}, ric_context())
+
+
+def test_event_crash_fails_the_invoke(runtime, load_event, ric_context) -> None:
+    event = load_event("s3")
+    event["Records"][0]["s3"]["object"]["key"] = "please-crash"
+    with pytest.raises(InvokeFailed, match="crashed"):
+        runtime(event, ric_context())
