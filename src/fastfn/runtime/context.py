@@ -96,6 +96,32 @@ class FnContext(CallContext):
         return self.function_name
 
 
+class LambdaContext(CallContext):
+    """A call on AWS Lambda (an invoke through the Runtime API)."""
+
+    __slots__ = ("event_source", "function_version", "log_group_name", "log_stream_name")
+
+    def __init__(self, *, request_id: str, deadline: datetime | None, trigger: str,
+                 event_source: str, function_arn: str = "", function_name: str = "",
+                 function_version: str = "", memory_mb: int | None = None,
+                 log_group_name: str = "", log_stream_name: str = "",
+                 invoke_type: str = "") -> None:
+        super().__init__(platform="aws-lambda", call_id=request_id, deadline=deadline,
+                         trigger=trigger, invoke_type=invoke_type, request_id=request_id,
+                         function_id=function_arn, function_name=function_name,
+                         memory_mb=memory_mb)
+        # "aws:apigateway", "aws:lambda-url", "aws:elb", "aws:s3", "aws:sqs",
+        # "aws:events" or "direct": which source's event this call came from.
+        self.event_source = event_source
+        self.function_version = function_version
+        self.log_group_name = log_group_name
+        self.log_stream_name = log_stream_name
+
+    @property
+    def function_arn(self) -> str:
+        return self.function_id
+
+
 _current: ContextVar[CallContext | None] = ContextVar("fastfn_context", default=None)
 
 
