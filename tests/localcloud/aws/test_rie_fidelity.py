@@ -1,7 +1,7 @@
 """Fidelity: the same app answers the same events byte for byte under AWS's Runtime
 Interface Emulator (`aws-lambda-rie`, shipped in the aws-sam-cli wheel) and under the
 local Lambda. Skipped when the binary is absent: set FASTFN_LAMBDA_RIE to its path or
-put `aws-lambda-rie` on PATH."""
+put `aws-lambda-rie` on PATH (scripts/setup.sh puts it in .tools/rie)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from fastfn.localcloud.aws.lambda_ import EXECUTION_ENV
 
-RIE = os.environ.get("FASTFN_LAMBDA_RIE") or shutil.which("aws-lambda-rie")
+_SETUP_RIE = Path(__file__).resolve().parents[3] / ".tools" / "rie" / "aws-lambda-rie"
+RIE = (os.environ.get("FASTFN_LAMBDA_RIE") or shutil.which("aws-lambda-rie")
+       or (str(_SETUP_RIE) if _SETUP_RIE.exists() else None))
 pytestmark = pytest.mark.skipif(not RIE, reason="aws-lambda-rie not installed")
 
 
