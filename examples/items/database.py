@@ -31,8 +31,9 @@ log = logging.getLogger("items.database")
 PROBE_INTERVAL_S = 0.5
 # A request during an outage asks the probe to try now (unless it tried this recently) and
 # waits this long for that attempt: the first request after the database is back
-# succeeds, and none waits longer than this for a 503.
-REQUEST_PROBE_WAIT_S = 0.06
+# usually succeeds (a probe that must also migrate can take longer), and none waits
+# longer than this for its 503.
+REQUEST_PROBE_WAIT_S = 0.08
 PROBE_MIN_GAP_S = 0.1
 # A probe that neither connects nor fails within this is counted as a failure.
 PROBE_TIMEOUT_S = 2.0
@@ -161,13 +162,15 @@ class Database:
             if self._attempt is None:
                 self._attempt = asyncio.get_running_loop().create_future()
             attempts += 1
+            began = time.monotonic()
             up = await self._try_once(attempts)
             attempt, self._attempt = self._attempt, None
             self._last_attempt_end = time.monotonic()
             if up:
                 assert self.down_since is not None
-                log.warning("database back after %.1f s (%d probes)",
-                            time.monotonic() - self.down_since, attempts)
+                log.warning("database back after %.1f s (%d probes, the last %.0f ms)",
+                            time.monotonic() - self.down_since, attempts,
+                            (time.monotonic() - began) * 1000)
                 self.down_since = None
             attempt.set_result(up)
             if up:
