@@ -33,6 +33,7 @@ from fastfn.localcloud.oci.wire import (
     Wire,
     empty_response,
     json_response,
+    load_json,
     paginated,
     parse_body,
 )
@@ -82,10 +83,7 @@ class UpdateRuleDetails(Wire):
 
 
 def parse_condition(text: str) -> dict[str, Any]:
-    try:
-        condition = json.loads(text)
-    except ValueError:
-        raise invalid("condition must be a JSON object.") from None
+    condition = load_json(text, "condition")
     if not isinstance(condition, dict):
         raise invalid("condition must be a JSON object.")
     unknown = set(condition) - {"eventType", "data", "source", "eventTypeVersion",
