@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.files import create_once
 from fastfn.localcloud.oci.ids import ocid
 from fastfn.localcloud.oci.store import Store
 
 DEFAULT_REGION = "eu-frankfurt-1"
-IDENTITY_FILE = "cloud.json"
 
 
 @dataclass
@@ -44,7 +44,7 @@ class CloudIdentity:
 
     @classmethod
     def load_or_create(cls, state_dir: Path, region: str | None = None) -> CloudIdentity:
-        path = state_dir / IDENTITY_FILE
+        path = StateLayout(state_dir).identity
         if path.exists():
             data = json.loads(path.read_text())
             return cls(**{k: data[k] for k in cls.__dataclass_fields__})
@@ -66,16 +66,18 @@ class CloudContext:
     endpoint: str = ""  # set once the server has its port
     event_sinks: list[EventSink] = field(default_factory=list)
     compartment_names: dict[str, str] = field(default_factory=dict)
-    vault_ids: set[str] = field(default_factory=set)
-    subnet_ids: set[str] = field(default_factory=set)
     # The HTTPS proxy that stands in for *.oraclecloud.com (see proxy.py) and the CA
     # bundle that makes its certificates trusted.
     proxy_url: str = ""
     ca_bundle: Path | None = None
 
     @property
+    def layout(self) -> StateLayout:
+        return StateLayout(self.state_dir)
+
+    @property
     def blobs_dir(self) -> Path:
-        return self.state_dir / "objects"
+        return self.layout.objects
 
     def publish(self, event: dict[str, Any]) -> None:
         for sink in self.event_sinks:

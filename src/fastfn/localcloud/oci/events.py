@@ -25,8 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fastfn.localcloud.oci.context import CloudContext
+from fastfn.localcloud.oci.core.invoke import InvokeFailure, Invoker
 from fastfn.localcloud.oci.errors import OCIError, invalid, missing, not_found
-from fastfn.localcloud.oci.functions import FnFailure, Functions
 from fastfn.localcloud.oci.ids import now, ocid, rfc3339
 from fastfn.localcloud.oci.store import Store
 from fastfn.localcloud.oci.wire import (
@@ -93,6 +93,15 @@ def parse_condition(text: str) -> dict[str, Any]:
     return condition
 
 
+def deliveries(store: Store, state: str | None = None) -> list[dict[str, Any]]:
+    """Event deliveries (PENDING, DELIVERED or FAILED), oldest first, without payloads."""
+    found = store.find(DELIVERY)
+    if state:
+        found = [d for d in found if d["state"] == state.upper()]
+    found.sort(key=lambda d: d["timeCreated"])
+    return [{k: v for k, v in d.items() if k != "event"} for d in found]
+
+
 def matches(condition: Any, value: Any) -> bool:
     """Does an event value satisfy a condition value (OCI rule filter semantics)?"""
     if isinstance(condition, dict):
@@ -115,7 +124,7 @@ def _action_doc(details: ActionDetails, region: str) -> dict[str, Any]:
 
 
 class Events:
-    def __init__(self, ctx: CloudContext, functions: Functions,
+    def __init__(self, ctx: CloudContext, functions: Invoker,
                  retry_delays: tuple[float, ...] | None = None) -> None:
         self.ctx = ctx
         self.functions = functions
@@ -229,11 +238,7 @@ class Events:
         return paginated(request, self.deliveries(state))
 
     def deliveries(self, state: str | None = None) -> list[dict[str, Any]]:
-        found = self.store.find(DELIVERY)
-        if state:
-            found = [d for d in found if d["state"] == state.upper()]
-        found.sort(key=lambda d: d["timeCreated"])
-        return [{k: v for k, v in d.items() if k != "event"} for d in found]
+        return deliveries(self.store, state)
 
     # -- delivery ------------------------------------------------------------------------
 
@@ -291,7 +296,7 @@ class Events:
             delivery["attempts"] += 1
             try:
                 await self.functions.run(delivery["functionId"], body, headers)
-            except FnFailure as exc:
+            except InvokeFailure as exc:
                 delivery["lastError"] = f"{exc.status} {exc.code}: {exc.message}"
             except asyncio.CancelledError:
                 self._save(delivery)  # stays PENDING: resumed on the next start

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from fastfn.localcloud.oci.auth import TokenAuthority
 from fastfn.localcloud.oci.context import CloudContext
+from fastfn.localcloud.oci.core.invoke import InvokeFailure
 from fastfn.localcloud.oci.errors import (
     REQUEST_ID_HEADER,
     OCIError,
@@ -150,16 +152,14 @@ class CreateFunctionDetails(FunctionSettings):
     memory_in_mbs: int = Field(alias="memoryInMBs")  # required, as the API has it
 
 
-class FnFailure(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+FnFailure = InvokeFailure  # the name the rest of this module uses
 
 
 class Functions:
     def __init__(self, ctx: CloudContext, images: ImageStore, tokens: TokenAuthority,
-                 max_instances: int = 2) -> None:
+                 subnet_ids: Collection[str], max_instances: int = 2) -> None:
         self.ctx = ctx
+        self.subnet_ids = subnet_ids
         self.images = images
         self.principals = ResourcePrincipals(ctx, tokens)
         self.max_instances = max_instances
@@ -279,7 +279,7 @@ class Functions:
         if not self.ctx.compartment_exists(details.compartment_id):
             raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
                            f"Compartment {details.compartment_id} not found.")
-        unknown = [s for s in details.subnet_ids if s not in self.ctx.subnet_ids]
+        unknown = [s for s in details.subnet_ids if s not in self.subnet_ids]
         if unknown:
             raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
                            f"Subnet {unknown[0]} not found.")

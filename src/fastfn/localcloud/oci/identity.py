@@ -244,8 +244,16 @@ class Tenancy:
 
         self.ctx.compartment_names = {c["id"]: c["name"] for c in self.by_kind["compartment"]}
         self.ctx.compartment_names[root] = self.tenancy["name"]
-        self.ctx.vault_ids = {v["id"] for v in self.by_kind["vault"]}
-        self.ctx.subnet_ids = {s["id"] for s in self.by_kind["subnet"]}
+
+    @property
+    def vault_ids(self) -> frozenset[str]:
+        """Vaults secrets may be created in (Secrets is given these)."""
+        return frozenset(v["id"] for v in self.by_kind["vault"])
+
+    @property
+    def subnet_ids(self) -> frozenset[str]:
+        """Subnets applications may use (Functions is given these)."""
+        return frozenset(s["id"] for s in self.by_kind["subnet"])
 
     def _add_user_key(self, user_id: str, key: Any, where: str) -> None:
         from cryptography.hazmat.primitives import serialization

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Collection
 from typing import Any, Literal
 
 from pydantic import Field
@@ -81,8 +82,9 @@ def _version_key(secret_id: str, number: int) -> str:
 
 
 class Secrets:
-    def __init__(self, ctx: CloudContext) -> None:
+    def __init__(self, ctx: CloudContext, vault_ids: Collection[str]) -> None:
         self.ctx = ctx
+        self.vault_ids = vault_ids
 
     @property
     def store(self) -> Store:
@@ -142,7 +144,7 @@ class Secrets:
     async def create_secret(self, request: Request) -> Response:
         details = await parse_body(request, CreateSecretDetails)
         _check_content(details.secret_content)
-        if details.vault_id not in self.ctx.vault_ids:
+        if details.vault_id not in self.vault_ids:
             raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
                            f"Vault {details.vault_id} not found.")
         if not self.ctx.compartment_exists(details.compartment_id):
