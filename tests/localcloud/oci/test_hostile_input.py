@@ -11,9 +11,9 @@ import pytest
 from oci._vendor import requests
 
 from fastfn.localcloud.oci import LocalCloud
-from fastfn.localcloud.oci.auth import MAX_AUTHORIZATION_BYTES, parse_authorization
-from fastfn.localcloud.oci.errors import OCIError
-from fastfn.localcloud.oci.wire import MAX_JSON_DEPTH
+from fastfn.localcloud.oci.core.auth import MAX_AUTHORIZATION_BYTES, parse_authorization
+from fastfn.localcloud.oci.core.errors import OCIError
+from fastfn.localcloud.oci.core.wire import MAX_JSON_DEPTH
 
 
 def _assert_oci_error(response: requests.Response, status: int, code: str) -> str:

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fastfn.localcloud.oci.context import CloudIdentity
+from fastfn.localcloud.oci.core.context import CloudIdentity
+from fastfn.localcloud.oci.core.files import replace_atomically
 from fastfn.localcloud.oci.core.layout import StateLayout
-from fastfn.localcloud.oci.files import replace_atomically
 from fastfn.localcloud.oci.images import ImageStore
 from fastfn.localcloud.oci.principals import proxy_environment
 from fastfn.localcloud.oci.proxy import ConnectProxy, LocalCA
@@ -321,8 +321,8 @@ def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
 def event_deliveries(state_dir: Path, state: str | None = None) -> list[dict[str, Any]]:
     """Event deliveries recorded in a state dir (PENDING, DELIVERED or FAILED), oldest
     first; readable while the cloud runs (for `fastfn cloud events`, say)."""
+    from fastfn.localcloud.oci.core.store import Store
     from fastfn.localcloud.oci.events import deliveries
-    from fastfn.localcloud.oci.store import Store
 
     store = Store(StateLayout(Path(state_dir)).db)
     try:
@@ -333,7 +333,7 @@ def event_deliveries(state_dir: Path, state: str | None = None) -> list[dict[str
 
 def config_text(state_dir: Path) -> str:
     """`fastfn cloud config`: the settings that point the oci SDK and CLI at the cloud."""
-    from fastfn.localcloud.oci.auth import fingerprint, load_or_create_key
+    from fastfn.localcloud.oci.core.auth import fingerprint, load_or_create_key
 
     state_dir = Path(state_dir)
     identity = CloudIdentity.load_or_create(state_dir)

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastfn.localcloud.oci.context import CloudIdentity
+from fastfn.localcloud.oci.core.context import CloudIdentity
 from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.images import ImageStore
 

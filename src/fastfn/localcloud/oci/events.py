@@ -24,17 +24,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.context import CloudContext
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import OCIError, invalid, missing, not_found
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
 from fastfn.localcloud.oci.core.invoke import InvokeFailure, Invoker
-from fastfn.localcloud.oci.errors import OCIError, invalid, missing, not_found
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.store import Store
-from fastfn.localcloud.oci.wire import (
+from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated, summary
+from fastfn.localcloud.oci.core.store import Store
+from fastfn.localcloud.oci.core.wire import (
     Wire,
     empty_response,
     json_response,
     load_json,
-    paginated,
     parse_body,
 )
 
@@ -183,11 +183,11 @@ class Events:
         }
         self.store.put(RULE, rule["id"], rule, parent=details.compartment_id,
                        name=details.display_name)
-        return json_response(request, _clean(rule), headers={"etag": rule["timeCreated"]})
+        return json_response(request, drop_none(rule), headers={"etag": rule["timeCreated"]})
 
     async def get_rule(self, request: Request) -> Response:
         rule = self._rule(request.path_params["id"])
-        return json_response(request, _clean(rule))
+        return json_response(request, drop_none(rule))
 
     async def list_rules(self, request: Request) -> Response:
         q = request.query_params
@@ -195,19 +195,16 @@ class Events:
         if not compartment:
             raise missing("compartmentId")
         rules = self.store.find(RULE, parent=compartment)
-        if q.get("displayName"):
-            rules = [r for r in rules if r["displayName"] == q["displayName"]]
-        if q.get("lifecycleState"):
-            rules = [r for r in rules if r["lifecycleState"] == q["lifecycleState"]]
+        rules = filter_by(rules, q, {"displayName": "displayName",
+                                     "lifecycleState": "lifecycleState"})
         by = {"TIME_CREATED": "timeCreated", "ID": "id",
               "DISPLAY_NAME": "displayName"}.get(q.get("sortBy", "TIME_CREATED"))
         if by is None:
             raise invalid("sortBy must be TIME_CREATED, ID or DISPLAY_NAME.")
         rules.sort(key=lambda r: r[by], reverse=q.get("sortOrder", "DESC") == "DESC")
-        summary = ("id", "displayName", "description", "lifecycleState", "condition",
+        keys = ("id", "displayName", "description", "lifecycleState", "condition",
                    "compartmentId", "isEnabled", "timeCreated", "freeformTags", "definedTags")
-        return paginated(request, [{k: r.get(k) for k in summary if r.get(k) is not None}
-                                   for r in rules])
+        return paginated(request, [summary(r, keys) for r in rules])
 
     async def update_rule(self, request: Request) -> Response:
         details = await parse_body(request, UpdateRuleDetails)
@@ -226,7 +223,7 @@ class Events:
                                                for a in details.actions.actions]}
             store.put(RULE, rule["id"], rule, parent=rule["compartmentId"],
                       name=rule["displayName"])
-        return json_response(request, _clean(rule))
+        return json_response(request, drop_none(rule))
 
     async def delete_rule(self, request: Request) -> Response:
         rule = self._rule(request.path_params["id"])
@@ -338,5 +335,3 @@ class Events:
         ]
 
 
-def _clean(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if v is not None}

@@ -23,10 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.auth import TokenAuthority
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.core.invoke import InvokeFailure
-from fastfn.localcloud.oci.errors import (
+from fastfn.localcloud.oci.core.auth import TokenAuthority
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import (
     REQUEST_ID_HEADER,
     OCIError,
     conflict,
@@ -35,18 +34,19 @@ from fastfn.localcloud.oci.errors import (
     not_found,
     request_id,
 )
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.images import ImageStore
-from fastfn.localcloud.oci.principals import ResourcePrincipals
-from fastfn.localcloud.oci.wire import (
-    Wire,
-    empty_response,
-    json_response,
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.invoke import InvokeFailure
+from fastfn.localcloud.oci.core.listing import (
+    drop_none,
+    filter_by,
     page,
     paginated,
-    parse_body,
     sort_items,
+    summary,
 )
+from fastfn.localcloud.oci.core.wire import Wire, empty_response, json_response, parse_body
+from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.principals import ResourcePrincipals
 
 if TYPE_CHECKING:
     from fastfn.localcloud.fn.platform import FnPlatform, FnResponse, FunctionSpec
@@ -306,13 +306,13 @@ class Functions:
                       name=details.display_name)
         work = self._work_request("CREATE_APPLICATION", app["compartmentId"], "application",
                                   "CREATED", app["id"])
-        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"],
+        return json_response(request, drop_none(app), headers={"etag": app["timeUpdated"],
                                                             "opc-work-request-id": work})
 
     async def get_application(self, request: Request) -> Response:
         self._version(request)
         app = self._application(request.path_params["id"])
-        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"]})
+        return json_response(request, drop_none(app), headers={"etag": app["timeUpdated"]})
 
     async def list_applications(self, request: Request) -> Response:
         self._version(request)
@@ -320,12 +320,12 @@ class Functions:
         compartment = q.get("compartmentId")
         if not compartment:
             raise missing("compartmentId")
-        apps = _filter(self.ctx.store.find(APPLICATION, parent=compartment), q)
+        apps = filter_by(self.ctx.store.find(APPLICATION, parent=compartment), q,
+                         _LIST_FILTERS)
         summary_keys = ("id", "compartmentId", "displayName", "lifecycleState", "subnetIds",
                         "shape", "networkSecurityGroupIds", "traceConfig", "freeformTags",
                         "definedTags", "timeCreated", "timeUpdated", "imagePolicyConfig")
-        items = [{k: a.get(k) for k in summary_keys if a.get(k) is not None}
-                 for a in sort_items(request, apps)]
+        items = [summary(a, summary_keys) for a in sort_items(request, apps)]
         return paginated(request, items)
 
     async def update_application(self, request: Request) -> Response:
@@ -341,7 +341,7 @@ class Functions:
         await self._stop_functions_of(app["id"])  # new config: new instances
         work = self._work_request("UPDATE_APPLICATION", app["compartmentId"], "application",
                                   "UPDATED", app["id"])
-        return self._changed(request, version, _clean(app), work, app["timeUpdated"])
+        return self._changed(request, version, drop_none(app), work, app["timeUpdated"])
 
     async def delete_application(self, request: Request) -> Response:
         version = self._version(request)
@@ -421,7 +421,8 @@ class Functions:
         app_id = request.query_params.get("applicationId")
         if not app_id:
             raise missing("applicationId")
-        fns = _filter(self.ctx.store.find(FUNCTION, parent=app_id), request.query_params)
+        fns = filter_by(self.ctx.store.find(FUNCTION, parent=app_id), request.query_params,
+                        _LIST_FILTERS)
         items = []
         for fn in sort_items(request, fns):
             body = self._render_function(fn, version)
@@ -595,18 +596,7 @@ def _log_function_line(fn_name: str, line: str) -> None:
     logging.getLogger(f"fastfn.fn.{fn_name}").info(line)
 
 
-def _clean(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if v is not None}
-
-
-def _filter(items: list[dict[str, Any]], q: Any) -> list[dict[str, Any]]:
-    if q.get("displayName"):
-        items = [i for i in items if i["displayName"] == q["displayName"]]
-    if q.get("id"):
-        items = [i for i in items if i["id"] == q["id"]]
-    if q.get("lifecycleState"):
-        items = [i for i in items if i["lifecycleState"] == q["lifecycleState"]]
-    return items
+_LIST_FILTERS = {"displayName": "displayName", "id": "id", "lifecycleState": "lifecycleState"}
 
 
 def _check_if_match(request: Request, etag: str) -> None:

@@ -63,11 +63,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.auth import ApiKey, fingerprint
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.errors import invalid, missing, not_found
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.wire import json_response, paginated
+from fastfn.localcloud.oci.core.auth import ApiKey, fingerprint
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import invalid, missing, not_found
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated
+from fastfn.localcloud.oci.core.wire import json_response
 
 log = logging.getLogger("fastfn.localcloud.oci.identity")
 
@@ -391,7 +392,7 @@ class Tenancy:
             wanted = request.path_params["id"]
             for doc in self.by_kind[kind]:
                 if doc["id"] == wanted:
-                    return json_response(request, _strip(doc))
+                    return json_response(request, drop_none(doc))
             raise not_found(kind)
         return handler
 
@@ -408,15 +409,12 @@ class Tenancy:
                     docs = [d for d in docs if self._in_subtree(d, compartment)]
                 else:
                     docs = [d for d in docs if d.get("compartmentId") == compartment]
-            for f in filters:
-                if q.get(f):
-                    docs = [d for d in docs if d.get(f) == q[f]]
+            docs = filter_by(docs, q, {f: f for f in filters})
             name = q.get("name") or q.get("displayName")
             if name:
                 docs = [d for d in docs if name in (d.get("name"), d.get("displayName"))]
-            if q.get("lifecycleState"):
-                docs = [d for d in docs if d.get("lifecycleState") == q["lifecycleState"]]
-            return paginated(request, [_strip(d) for d in docs])
+            docs = filter_by(docs, q, {"lifecycleState": "lifecycleState"})
+            return paginated(request, [drop_none(d) for d in docs])
         return handler
 
     def _in_subtree(self, doc: dict[str, Any], root: str) -> bool:
@@ -499,8 +497,6 @@ class Tenancy:
         return routes
 
 
-def _strip(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if v is not None}
 
 
 def _first_host(cidr: str) -> str:

@@ -19,9 +19,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastfn.localcloud.oci.core.ids import now, rfc3339
 from fastfn.localcloud.oci.core.layout import StateLayout
-from fastfn.localcloud.oci.ids import now, rfc3339
-from fastfn.localcloud.oci.store import Store
+from fastfn.localcloud.oci.core.store import Store
 
 log = logging.getLogger("fastfn.localcloud.oci.images")
 

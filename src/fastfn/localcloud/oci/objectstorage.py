@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.errors import (
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import (
     REQUEST_ID_HEADER,
     OCIError,
     conflict,
@@ -32,14 +32,9 @@ from fastfn.localcloud.oci.errors import (
     missing,
     request_id,
 )
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.wire import (
-    Wire,
-    empty_response,
-    json_response,
-    paginated,
-    parse_body,
-)
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.listing import drop_none, paginated
+from fastfn.localcloud.oci.core.wire import Wire, empty_response, json_response, parse_body
 
 log = logging.getLogger("fastfn.localcloud.oci.objectstorage")
 
@@ -182,7 +177,7 @@ class ObjectStorage:
         return self._bucket_response(request, bucket)
 
     def _bucket_response(self, request: Request, bucket: dict[str, Any]) -> Response:
-        body = {k: v for k, v in bucket.items() if v is not None}
+        body = drop_none(bucket)
         fields = request.query_params.get("fields", "")
         if "approximateCount" in fields or "approximateSize" in fields:
             objects = self.ctx.store.find(OBJECT, parent=bucket["id"])

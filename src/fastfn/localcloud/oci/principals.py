@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastfn.localcloud.oci.auth import TokenAuthority, generate_key, private_pem
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.files import replace_atomically
+from fastfn.localcloud.oci.core.auth import TokenAuthority, generate_key, private_pem
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.files import replace_atomically
 
 TOKEN_TTL_S = 3600
 REFRESH_AFTER_S = TOKEN_TTL_S // 2

@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from fastfn.localcloud.oci.auth import load_or_create_key
+from fastfn.localcloud.oci.core.auth import load_or_create_key
+from fastfn.localcloud.oci.core.files import create_once, replace_atomically
 from fastfn.localcloud.oci.core.layout import StateLayout
-from fastfn.localcloud.oci.files import create_once, replace_atomically
 
 log = logging.getLogger("fastfn.localcloud.oci.proxy")
 

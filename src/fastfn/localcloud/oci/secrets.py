@@ -20,17 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.errors import OCIError, conflict, invalid, missing, not_found
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.store import Store
-from fastfn.localcloud.oci.wire import (
-    Wire,
-    empty_response,
-    json_response,
-    paginated,
-    parse_body,
-)
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import OCIError, conflict, invalid, missing, not_found
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated
+from fastfn.localcloud.oci.core.store import Store
+from fastfn.localcloud.oci.core.wire import Wire, empty_response, json_response, parse_body
 
 log = logging.getLogger("fastfn.localcloud.oci.secrets")
 
@@ -169,10 +164,10 @@ class Secrets:
             store.put(SECRET, secret["id"], secret, parent=details.compartment_id,
                       name=details.secret_name)
         log.info("secret created", extra={"secret_id": secret["id"]})
-        return json_response(request, _public(secret), headers={"etag": secret["id"]})
+        return json_response(request, drop_none(secret), headers={"etag": secret["id"]})
 
     async def get_secret(self, request: Request) -> Response:
-        return json_response(request, _public(self._secret(request.path_params["id"])))
+        return json_response(request, drop_none(self._secret(request.path_params["id"])))
 
     async def list_secrets(self, request: Request) -> Response:
         q = request.query_params
@@ -180,15 +175,11 @@ class Secrets:
         if not compartment:
             raise missing("compartmentId")
         secrets = self.store.find(SECRET, parent=compartment)
-        if q.get("name"):
-            secrets = [s for s in secrets if s["secretName"] == q["name"]]
-        if q.get("vaultId"):
-            secrets = [s for s in secrets if s["vaultId"] == q["vaultId"]]
-        if q.get("lifecycleState"):
-            secrets = [s for s in secrets if s["lifecycleState"] == q["lifecycleState"]]
+        secrets = filter_by(secrets, q, {"name": "secretName", "vaultId": "vaultId",
+                                         "lifecycleState": "lifecycleState"})
         key = "secretName" if q.get("sortBy", "TIMECREATED").upper() == "NAME" else "timeCreated"
         secrets.sort(key=lambda s: s[key], reverse=q.get("sortOrder", "ASC").upper() == "DESC")
-        return paginated(request, [_public(s) for s in secrets])
+        return paginated(request, [drop_none(s) for s in secrets])
 
     async def update_secret(self, request: Request) -> Response:
         details = await parse_body(request, UpdateSecretDetails)
@@ -215,7 +206,7 @@ class Secrets:
             store.put(SECRET, secret["id"], secret, parent=secret["compartmentId"],
                       name=secret["secretName"])
         log.info("secret updated", extra={"secret_id": secret["id"]})
-        return json_response(request, _public(secret))
+        return json_response(request, drop_none(secret))
 
     async def list_secret_versions(self, request: Request) -> Response:
         secret = self._secret(request.path_params["id"])
@@ -313,8 +304,6 @@ class Secrets:
         ]
 
 
-def _public(secret: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in secret.items() if v is not None}
 
 
 def _version_summary(v: dict[str, Any]) -> dict[str, Any]:

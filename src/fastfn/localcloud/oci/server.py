@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
-from fastfn.localcloud.oci.auth import (
+from fastfn.localcloud.oci.core.auth import (
     ApiKey,
     SignatureVerifier,
     TokenAuthority,
@@ -32,9 +32,8 @@ from fastfn.localcloud.oci.auth import (
     fingerprint,
     load_or_create_key,
 )
-from fastfn.localcloud.oci.context import CloudContext, CloudIdentity
-from fastfn.localcloud.oci.core.layout import StateLayout
-from fastfn.localcloud.oci.errors import (
+from fastfn.localcloud.oci.core.context import CloudContext, CloudIdentity
+from fastfn.localcloud.oci.core.errors import (
     OCIError,
     error_response,
     handle_oci_error,
@@ -43,13 +42,14 @@ from fastfn.localcloud.oci.errors import (
     not_found,
     request_id,
 )
+from fastfn.localcloud.oci.core.layout import StateLayout
+from fastfn.localcloud.oci.core.store import Store
 from fastfn.localcloud.oci.events import Events
 from fastfn.localcloud.oci.functions import Functions
 from fastfn.localcloud.oci.identity import Tenancy
 from fastfn.localcloud.oci.images import ImageStore
 from fastfn.localcloud.oci.objectstorage import ObjectStorage
 from fastfn.localcloud.oci.secrets import Secrets
-from fastfn.localcloud.oci.store import Store
 
 log = logging.getLogger("fastfn.localcloud.oci")
 

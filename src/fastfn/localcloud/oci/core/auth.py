@@ -23,8 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from fastfn.localcloud.oci.errors import not_authenticated
-from fastfn.localcloud.oci.files import create_once
+from fastfn.localcloud.oci.core.errors import not_authenticated
+from fastfn.localcloud.oci.core.files import create_once
 
 MAX_CLOCK_SKEW_S = 300
 SESSION_TOKEN_PREFIX = "ST$"

@@ -1,10 +1,8 @@
-"""Wire-format plumbing shared by the services: camelCase models, bodies, pagination."""
+"""Wire-format plumbing shared by the services: camelCase models, bodies, responses."""
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -13,8 +11,8 @@ from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fastfn.localcloud.oci.errors import REQUEST_ID_HEADER, invalid, request_id
-from fastfn.localcloud.oci.ids import rfc3339
+from fastfn.localcloud.oci.core.errors import REQUEST_ID_HEADER, invalid, request_id
+from fastfn.localcloud.oci.core.ids import rfc3339
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -22,8 +20,6 @@ MAX_JSON_BODY = 1024 * 1024
 # OCI's request bodies nest a handful of levels (tags: 3); deeper input is refused so that
 # neither parsing nor later recursive walks (rule conditions, serialisation) can overflow.
 MAX_JSON_DEPTH = 32
-DEFAULT_PAGE_LIMIT = 100
-MAX_PAGE_LIMIT = 1000
 
 
 class Wire(BaseModel):
@@ -100,62 +96,3 @@ def empty_response(request: Request, status: int = 204,
                    headers: dict[str, str] | None = None) -> Response:
     return Response(status_code=status,
                     headers={REQUEST_ID_HEADER: request_id(request), **(headers or {})})
-
-
-def page_limit(request: Request, default: int = DEFAULT_PAGE_LIMIT,
-               maximum: int = MAX_PAGE_LIMIT) -> int:
-    raw = request.query_params.get("limit")
-    if raw is None:
-        return default
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise invalid("limit must be an integer.") from None
-    if not 1 <= limit <= maximum:
-        raise invalid(f"limit must be between 1 and {maximum}.")
-    return limit
-
-
-def _encode_page(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
-
-
-def _decode_page(token: str) -> int:
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["o"]
-    except (ValueError, KeyError, TypeError):
-        raise invalid("Invalid page token.") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise invalid("Invalid page token.")
-    return offset
-
-
-def page(request: Request, items: Sequence[Any]) -> tuple[list[Any], dict[str, str]]:
-    """One page of a list and its opc-next-page header, as OCI list operations page."""
-    limit = page_limit(request)
-    token = request.query_params.get("page")
-    start = _decode_page(token) if token else 0
-    headers = {}
-    if start + limit < len(items):
-        headers["opc-next-page"] = _encode_page(start + limit)
-    return list(items[start:start + limit]), headers
-
-
-def paginated(request: Request, items: Sequence[Any]) -> Response:
-    chunk, headers = page(request, items)
-    return json_response(request, chunk, headers=headers)
-
-
-def sort_items(request: Request, items: list[dict[str, Any]],
-               default_by: str = "timeCreated") -> list[dict[str, Any]]:
-    """OCI's sortBy/sortOrder for list operations (timeCreated, displayName, name)."""
-    by = request.query_params.get("sortBy") or default_by
-    key = {"timeCreated": "timeCreated", "TIMECREATED": "timeCreated",
-           "displayName": "displayName", "DISPLAYNAME": "displayName",
-           "name": "name", "NAME": "name", "id": "id"}.get(by)
-    if key is None:
-        raise invalid(f"Unsupported sortBy {by!r}.")
-    order = (request.query_params.get("sortOrder") or "ASC").upper()
-    if order not in ("ASC", "DESC"):
-        raise invalid("sortOrder must be ASC or DESC.")
-    return sorted(items, key=lambda d: str(d.get(key) or ""), reverse=order == "DESC")
