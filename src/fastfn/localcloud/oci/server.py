@@ -46,10 +46,12 @@ from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.core.store import Store
 from fastfn.localcloud.oci.events import Events
 from fastfn.localcloud.oci.functions import Functions
-from fastfn.localcloud.oci.identity import Tenancy
+from fastfn.localcloud.oci.identity.api import IdentityApi
 from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.network.api import NetworkApi
 from fastfn.localcloud.oci.objectstorage import ObjectStorage
 from fastfn.localcloud.oci.secrets import Secrets
+from fastfn.localcloud.oci.tenancy import Tenancy
 
 log = logging.getLogger("fastfn.localcloud.oci")
 
@@ -177,7 +179,8 @@ class CloudServices:
             *self.secrets.routes(),
             *self.functions.routes(),
             *self.events.routes(),
-            *self.tenancy.routes(),
+            *IdentityApi(self.tenancy).routes(),
+            *NetworkApi(self.tenancy).routes(),
         ]
 
     def app(self) -> Starlette:

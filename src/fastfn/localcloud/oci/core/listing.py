@@ -94,3 +94,41 @@ def sort_items(request: Request, items: list[dict[str, Any]],
     if order not in ("ASC", "DESC"):
         raise invalid("sortOrder must be ASC or DESC.")
     return sorted(items, key=lambda d: str(d.get(key) or ""), reverse=order == "DESC")
+
+
+def docs_get(docs: Sequence[Doc], kind: str) -> Any:
+    """A GET /<kind>s/{id} handler over a fixed list of documents."""
+    from fastfn.localcloud.oci.core.errors import not_found
+
+    async def handler(request: Request) -> Response:
+        wanted = request.path_params["id"]
+        for doc in docs:
+            if doc["id"] == wanted:
+                return json_response(request, drop_none(doc))
+        raise not_found(kind)
+    return handler
+
+
+def docs_list(docs: Sequence[Doc], needs_compartment: bool = True,
+              filters: tuple[str, ...] = ("vcnId",)) -> Any:
+    """A GET /<kind>s handler over a fixed list: compartmentId, name/displayName,
+    lifecycleState and the given exact-match filters."""
+    from fastfn.localcloud.oci.core.errors import missing
+
+    async def handler(request: Request) -> Response:
+        q = request.query_params
+        found = list(docs)
+        if needs_compartment:
+            if not q.get("compartmentId"):
+                raise missing("compartmentId")
+            found = filter_by(found, q, {"compartmentId": "compartmentId"})
+        return paginated(request, [drop_none(d) for d in narrow(found, q, filters)])
+    return handler
+
+
+def narrow(docs: Iterable[Doc], q: Mapping[str, str], filters: tuple[str, ...]) -> list[Doc]:
+    found = filter_by(docs, q, {f: f for f in (*filters, "lifecycleState")})
+    name = q.get("name") or q.get("displayName")
+    if name:
+        found = [d for d in found if name in (d.get("name"), d.get("displayName"))]
+    return found
