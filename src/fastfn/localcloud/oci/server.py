@@ -45,7 +45,7 @@ from fastfn.localcloud.oci.core.errors import (
 from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.core.store import Store
 from fastfn.localcloud.oci.events import Events
-from fastfn.localcloud.oci.functions import Functions
+from fastfn.localcloud.oci.functions.api import Functions
 from fastfn.localcloud.oci.identity.api import IdentityApi
 from fastfn.localcloud.oci.images import ImageStore
 from fastfn.localcloud.oci.network.api import NetworkApi
