@@ -322,7 +322,7 @@ def event_deliveries(state_dir: Path, state: str | None = None) -> list[dict[str
     """Event deliveries recorded in a state dir (PENDING, DELIVERED or FAILED), oldest
     first; readable while the cloud runs (for `fastfn cloud events`, say)."""
     from fastfn.localcloud.oci.core.store import Store
-    from fastfn.localcloud.oci.events import deliveries
+    from fastfn.localcloud.oci.events.models import deliveries
 
     store = Store(StateLayout(Path(state_dir)).db)
     try:

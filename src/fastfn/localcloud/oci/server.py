@@ -44,13 +44,13 @@ from fastfn.localcloud.oci.core.errors import (
 )
 from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.core.store import Store
-from fastfn.localcloud.oci.events import Events
+from fastfn.localcloud.oci.events.api import Events
 from fastfn.localcloud.oci.functions.api import Functions
 from fastfn.localcloud.oci.identity.api import IdentityApi
 from fastfn.localcloud.oci.images import ImageStore
 from fastfn.localcloud.oci.network.api import NetworkApi
-from fastfn.localcloud.oci.objectstorage import ObjectStorage
-from fastfn.localcloud.oci.secrets import Secrets
+from fastfn.localcloud.oci.objectstorage.api import ObjectStorage
+from fastfn.localcloud.oci.secrets.api import Secrets
 from fastfn.localcloud.oci.tenancy import Tenancy
 
 log = logging.getLogger("fastfn.localcloud.oci")

@@ -8,13 +8,10 @@ real service returns it. Secret contents never go to the log.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Collection
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
 from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,55 +22,19 @@ from fastfn.localcloud.oci.core.errors import OCIError, conflict, invalid, missi
 from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
 from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated
 from fastfn.localcloud.oci.core.store import Store
-from fastfn.localcloud.oci.core.wire import Wire, empty_response, json_response, parse_body
+from fastfn.localcloud.oci.core.wire import empty_response, json_response, parse_body
+from fastfn.localcloud.oci.secrets.models import (
+    SECRET,
+    STAGES,
+    VERSION,
+    CreateSecretDetails,
+    SecretContentDetails,
+    UpdateSecretDetails,
+    _check_content,
+    _version_key,
+)
 
 log = logging.getLogger("fastfn.localcloud.oci.secrets")
-
-SECRET = "secret"
-VERSION = "secret_version"
-MAX_CONTENT_BYTES = 25 * 1024
-STAGES = ("CURRENT", "PENDING", "LATEST", "PREVIOUS", "DEPRECATED")
-
-
-class SecretContentDetails(Wire):
-    content_type: Literal["BASE64"] = "BASE64"
-    content: str
-    name: str | None = None
-    stage: Literal["CURRENT", "PENDING"] = "CURRENT"
-
-
-class CreateSecretDetails(Wire):
-    compartment_id: str
-    secret_name: str = Field(min_length=1, max_length=255)
-    vault_id: str
-    key_id: str  # required by the API; the local vault does not encrypt with it
-    secret_content: SecretContentDetails
-    description: str | None = None
-    metadata: dict[str, Any] | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-
-
-class UpdateSecretDetails(Wire):
-    current_version_number: int | None = None
-    secret_content: SecretContentDetails | None = None
-    description: str | None = None
-    metadata: dict[str, Any] | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-
-
-def _check_content(content: SecretContentDetails) -> None:
-    try:
-        decoded = base64.b64decode(content.content, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid("secretContent.content must be base64.") from None
-    if len(decoded) > MAX_CONTENT_BYTES:
-        raise invalid("Secret content is larger than 25 KB.")
-
-
-def _version_key(secret_id: str, number: int) -> str:
-    return f"{secret_id}/{number}"
 
 
 class Secrets:
