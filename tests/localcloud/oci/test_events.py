@@ -16,7 +16,7 @@ from oci.functions.models import (
 )
 
 from fastfn.localcloud.oci import LocalCloud, event_deliveries
-from fastfn.localcloud.oci.events import matches
+from fastfn.localcloud.oci.events.models import matches
 
 from support.oci import APPS, IMAGE
 from support.waiting import wait_for

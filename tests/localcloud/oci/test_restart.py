@@ -68,8 +68,8 @@ def test_concurrent_first_starts_agree_on_one_key_and_identity(tmp_path: Path) -
 
     script = ("import sys, json\n"
               "from pathlib import Path\n"
-              "from fastfn.localcloud.oci.auth import load_or_create_key, fingerprint\n"
-              "from fastfn.localcloud.oci.context import CloudIdentity\n"
+              "from fastfn.localcloud.oci.core.auth import load_or_create_key, fingerprint\n"
+              "from fastfn.localcloud.oci.core.context import CloudIdentity\n"
               "state = Path(sys.argv[1])\n"
               "key = load_or_create_key(state / 'keys' / 'api_key.pem')\n"
               "print(json.dumps([fingerprint(key.public_key()),"

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastfn.localcloud.oci.cloud import LocalCloud, config_text, event_deliveries, serve
+    from fastfn.localcloud.oci.core.layout import StateLayout
+    from fastfn.localcloud.oci.discovery import RunningCloud, running
     from fastfn.localcloud.oci.images import ImageStore
 
-__all__ = ["ImageStore", "LocalCloud", "config_text", "event_deliveries", "serve"]
+__all__ = ["ImageStore", "LocalCloud", "RunningCloud", "StateLayout", "config_text",
+           "event_deliveries", "running", "serve"]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,4 +28,12 @@ def __getattr__(name: str) -> Any:
         from fastfn.localcloud.oci.images import ImageStore
 
         return ImageStore
+    if name in ("RunningCloud", "running"):
+        from fastfn.localcloud.oci import discovery
+
+        return getattr(discovery, name)
+    if name == "StateLayout":
+        from fastfn.localcloud.oci.core.layout import StateLayout
+
+        return StateLayout
     raise AttributeError(name)

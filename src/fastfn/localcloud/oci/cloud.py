@@ -21,26 +21,30 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fastfn.localcloud.oci.context import CloudIdentity
-from fastfn.localcloud.oci.files import replace_atomically
+from fastfn.localcloud.oci.core.context import CloudIdentity
+from fastfn.localcloud.oci.core.files import replace_atomically
+from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.images import ImageStore
 from fastfn.localcloud.oci.principals import proxy_environment
 from fastfn.localcloud.oci.proxy import ConnectProxy, LocalCA
-from fastfn.localcloud.oci.server import API_KEY_FILE, KEYS_DIR, CloudServices
+from fastfn.localcloud.oci.server import CloudServices
 
 log = logging.getLogger("fastfn.localcloud.oci")
 
 C = TypeVar("C")
-CONFIG_DIR = "oci"
-CONFIG_FILE = "config"
-RUNNING_FILE = "run/endpoint.json"
+# Relative names kept for src/fastfn/deploy/targets/oci.py until it uses running().
+_NAMES = StateLayout(Path())
+CONFIG_DIR = _NAMES.oci_config.parent.as_posix()
+CONFIG_FILE = _NAMES.oci_config.name
+RUNNING_FILE = _NAMES.endpoint_file.as_posix()
 STARTUP_TIMEOUT_S = 30.0
 
 
 def write_config_file(state_dir: Path, identity: CloudIdentity, fingerprint: str) -> Path:
     """An oci config file (profile DEFAULT) for the SDK and the CLI."""
-    key_file = (state_dir / KEYS_DIR / API_KEY_FILE).resolve()
-    path = state_dir / CONFIG_DIR / CONFIG_FILE
+    layout = StateLayout(state_dir)
+    key_file = layout.api_key.resolve()
+    path = layout.oci_config
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (
         "[DEFAULT]\n"
@@ -71,7 +75,7 @@ class _Runner:
         self.host, self.port = host, self.sock.getsockname()[1]
         services.ctx.endpoint = f"http://{host}:{self.port}"
         self.proxy_port = proxy_port
-        self.ca = LocalCA(services.state_dir / KEYS_DIR)
+        self.ca = LocalCA(services.layout)
         services.ctx.ca_bundle = self.ca.bundle()
         config = uvicorn.Config(services.app(), lifespan="on", log_level="warning",
                                 access_log=False, timeout_keep_alive=30,
@@ -93,8 +97,16 @@ class _Runner:
             if self.proxy is not None:
                 await self.proxy.aclose()
             with contextlib.suppress(OSError):
-                (self.services.state_dir / RUNNING_FILE).unlink()
+                self.services.layout.endpoint_file.unlink()
 
+
+    def accepted_sockets(self) -> dict[str, list[socket.socket]]:
+        """The server side of the API's and the proxy's open connections."""
+        api = [c.transport.get_extra_info("socket")
+               for c in list(self.server.server_state.connections)
+               if getattr(c, "transport", None) is not None]
+        proxy = self.proxy.accepted_sockets() if self.proxy is not None else []
+        return {"api": [s for s in api if s is not None], "proxy": proxy}
 
     async def _announce(self) -> None:
         while not self.server.started:
@@ -144,7 +156,7 @@ def _quiet_exit_server(base: type[Any]) -> type[Any]:
 
 
 def _write_running(services: CloudServices) -> None:
-    path = services.state_dir / RUNNING_FILE
+    path = services.layout.endpoint_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"endpoint": services.ctx.endpoint,
                                 "proxy": services.ctx.proxy_url, "pid": os.getpid()}))
@@ -253,7 +265,7 @@ class LocalCloud:
 
     @property
     def config_file(self) -> Path:
-        return self.state_dir / CONFIG_DIR / CONFIG_FILE
+        return StateLayout(self.state_dir).oci_config
 
     @property
     def config(self) -> dict[str, Any]:
@@ -261,7 +273,7 @@ class LocalCloud:
         return {
             "user": svc.identity.user_id, "tenancy": svc.identity.tenancy_id,
             "fingerprint": svc.fingerprint, "region": svc.identity.region,
-            "key_file": str((self.state_dir / KEYS_DIR / API_KEY_FILE).resolve()),
+            "key_file": str(svc.layout.api_key.resolve()),
         }
 
     def client(self, client_class: type[C], **kwargs: Any) -> C:
@@ -279,6 +291,12 @@ class LocalCloud:
 
     def event_deliveries(self, state: str | None = None) -> list[dict[str, Any]]:
         return self._svc.events.deliveries(state)
+
+    def accepted_sockets(self) -> dict[str, list[socket.socket]]:
+        """Server-side sockets of open connections, by listener ("api", "proxy")."""
+        if self._runner is None:
+            raise RuntimeError("the local cloud is not running")
+        return self._runner.accepted_sockets()
 
 
 def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
@@ -303,34 +321,30 @@ def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
 def event_deliveries(state_dir: Path, state: str | None = None) -> list[dict[str, Any]]:
     """Event deliveries recorded in a state dir (PENDING, DELIVERED or FAILED), oldest
     first; readable while the cloud runs (for `fastfn cloud events`, say)."""
-    from fastfn.localcloud.oci.events import DELIVERY
-    from fastfn.localcloud.oci.server import DB_FILE
-    from fastfn.localcloud.oci.store import Store
+    from fastfn.localcloud.oci.core.store import Store
+    from fastfn.localcloud.oci.events.models import deliveries
 
-    store = Store(Path(state_dir) / DB_FILE)
+    store = Store(StateLayout(Path(state_dir)).db)
     try:
-        found = store.find(DELIVERY)
+        return deliveries(store, state)
     finally:
         store.close()
-    if state:
-        found = [d for d in found if d["state"] == state.upper()]
-    return [{k: v for k, v in d.items() if k != "event"}
-            for d in sorted(found, key=lambda d: d["timeCreated"])]
 
 
 def config_text(state_dir: Path) -> str:
     """`fastfn cloud config`: the settings that point the oci SDK and CLI at the cloud."""
-    from fastfn.localcloud.oci.auth import fingerprint, load_or_create_key
+    from fastfn.localcloud.oci.core.auth import fingerprint, load_or_create_key
 
     state_dir = Path(state_dir)
     identity = CloudIdentity.load_or_create(state_dir)
-    key = load_or_create_key(state_dir / KEYS_DIR / API_KEY_FILE)
+    layout = StateLayout(state_dir)
+    key = load_or_create_key(layout.api_key)
     config_path = write_config_file(state_dir, identity, fingerprint(key.public_key()))
-    running_path = state_dir / RUNNING_FILE
+    running_path = layout.endpoint_file
     running = json.loads(running_path.read_text()) if running_path.exists() else {}
     endpoint = running.get("endpoint") or "http://127.0.0.1:10000 (when `fastfn cloud up` runs)"
     proxy = running.get("proxy") or "http://127.0.0.1:10001"
-    bundle = (state_dir / KEYS_DIR / "ca-bundle.pem").resolve()
+    bundle = layout.ca_bundle.resolve()
     return "\n".join([
         "# fastfn local OCI cloud",
         f"# endpoint:       {endpoint}",

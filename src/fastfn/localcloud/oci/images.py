@@ -19,14 +19,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastfn.localcloud.oci.ids import now, rfc3339
-from fastfn.localcloud.oci.store import Store
+from fastfn.localcloud.oci.core.ids import now, rfc3339
+from fastfn.localcloud.oci.core.layout import StateLayout
+from fastfn.localcloud.oci.core.store import Store
 
 log = logging.getLogger("fastfn.localcloud.oci.images")
 
 IMAGE_TAG = "image"  # ref -> current digest
 IMAGE_DIGEST = "image_digest"  # digest -> immutable record
-SNAPSHOT_DIR = "images"
 # Never part of an image: caches, VCS data, virtual environments.
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", "venv", ".mypy_cache", ".pytest_cache",
               ".ruff_cache", "node_modules", ".fastfn"}
@@ -74,14 +74,12 @@ def split_ref(ref: str) -> tuple[str, str | None]:
 class ImageStore:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.root = store.path.parent / SNAPSHOT_DIR
+        self.root = StateLayout(store.path.parent).images
 
     @classmethod
     def open(cls, state_dir: Path) -> ImageStore:
         """For tools outside the cloud process (the CLI pushing an image)."""
-        from fastfn.localcloud.oci.server import DB_FILE
-
-        return cls(Store(state_dir / DB_FILE))
+        return cls(Store(StateLayout(state_dir).db))
 
     def put(self, image_ref: str, source_dir: Path, app: str,
             command: list[str] | None = None) -> str:

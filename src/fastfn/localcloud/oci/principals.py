@@ -23,13 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastfn.localcloud.oci.auth import TokenAuthority, generate_key, private_pem
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.files import replace_atomically
+from fastfn.localcloud.oci.core.auth import TokenAuthority, generate_key, private_pem
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.files import replace_atomically
 
 TOKEN_TTL_S = 3600
 REFRESH_AFTER_S = TOKEN_TTL_S // 2
-RP_DIR = "run/rp"
 # Realm "oc1" and its domain, as OCI_REGION_METADATA describes a region on OCI.
 _REALM = {"realmKey": "oc1", "realmDomainComponent": "oraclecloud.com"}
 
@@ -43,7 +42,8 @@ class ResourcePrincipals:
     def _paths(self, fn_id: str) -> tuple[Path, Path]:
         import hashlib
 
-        directory = self.ctx.state_dir / RP_DIR / hashlib.sha256(fn_id.encode()).hexdigest()[:16]
+        name = hashlib.sha256(fn_id.encode()).hexdigest()[:16]
+        directory = self.ctx.layout.resource_principals / name
         return directory / "rpst", directory / "private.pem"
 
     def refresh(self, fn: dict[str, Any]) -> tuple[Path, Path]:

@@ -27,15 +27,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from fastfn.localcloud.oci.auth import load_or_create_key
-from fastfn.localcloud.oci.files import create_once, replace_atomically
+from fastfn.localcloud.oci.core.auth import load_or_create_key
+from fastfn.localcloud.oci.core.files import create_once, replace_atomically
+from fastfn.localcloud.oci.core.layout import StateLayout
 
 log = logging.getLogger("fastfn.localcloud.oci.proxy")
 
 OCI_DOMAINS = ("oraclecloud.com", "oci.customer-oci.com", "oraclegovcloud.com")
-CA_CERT_FILE = "ca.pem"
-CA_KEY_FILE = "ca_key.pem"
-CA_BUNDLE_FILE = "ca-bundle.pem"
 MAX_HEADER_BYTES = 16 * 1024
 
 
@@ -47,10 +45,10 @@ def is_oci_host(host: str) -> bool:
 class LocalCA:
     """A certificate authority kept in the state dir; issues a certificate per host."""
 
-    def __init__(self, keys_dir: Path) -> None:
-        self.keys_dir = keys_dir
-        self.key = load_or_create_key(keys_dir / CA_KEY_FILE)
-        cert_path = keys_dir / CA_CERT_FILE
+    def __init__(self, layout: StateLayout) -> None:
+        self.layout = layout
+        self.key = load_or_create_key(layout.ca_key)
+        cert_path = layout.ca_cert
         if cert_path.exists():
             pem = cert_path.read_bytes()
         else:
@@ -83,7 +81,7 @@ class LocalCA:
     def bundle(self) -> Path:
         """CA file for REQUESTS_CA_BUNDLE: our CA plus the usual public roots, so other
         HTTPS keeps working for whoever sets it."""
-        path = self.keys_dir / CA_BUNDLE_FILE
+        path = self.layout.ca_bundle
         ours = self.cert.public_bytes(serialization.Encoding.PEM)
         public = b""
         with contextlib.suppress(ImportError, OSError):
@@ -135,7 +133,7 @@ class ConnectProxy:
         self.ca = ca
         self.upstream = (upstream_host, upstream_port)
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._server = await asyncio.start_server(self._handle, host, port)
@@ -152,7 +150,7 @@ class ConnectProxy:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        self._connections[task] = writer
         _no_delay(writer)
         try:
             await self._tunnel(reader, writer)
@@ -163,8 +161,13 @@ class ConnectProxy:
             # callback from reporting the cancellation as an error.
             pass
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
+
+    def accepted_sockets(self) -> list[socket.socket]:
+        """The server side of the connections open now (to check their options)."""
+        found = [w.get_extra_info("socket") for w in list(self._connections.values())]
+        return [s for s in found if s is not None]
 
     async def _tunnel(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
-from fastfn.localcloud.oci.auth import (
+from fastfn.localcloud.oci.core.auth import (
     ApiKey,
     SignatureVerifier,
     TokenAuthority,
@@ -32,8 +32,8 @@ from fastfn.localcloud.oci.auth import (
     fingerprint,
     load_or_create_key,
 )
-from fastfn.localcloud.oci.context import CloudContext, CloudIdentity
-from fastfn.localcloud.oci.errors import (
+from fastfn.localcloud.oci.core.context import CloudContext, CloudIdentity
+from fastfn.localcloud.oci.core.errors import (
     OCIError,
     error_response,
     handle_oci_error,
@@ -42,13 +42,16 @@ from fastfn.localcloud.oci.errors import (
     not_found,
     request_id,
 )
-from fastfn.localcloud.oci.events import Events
-from fastfn.localcloud.oci.functions import Functions
-from fastfn.localcloud.oci.identity import Tenancy
+from fastfn.localcloud.oci.core.layout import StateLayout
+from fastfn.localcloud.oci.core.store import Store
+from fastfn.localcloud.oci.events.api import Events
+from fastfn.localcloud.oci.functions.api import Functions
+from fastfn.localcloud.oci.identity.api import IdentityApi
 from fastfn.localcloud.oci.images import ImageStore
-from fastfn.localcloud.oci.objectstorage import ObjectStorage
-from fastfn.localcloud.oci.secrets import Secrets
-from fastfn.localcloud.oci.store import Store
+from fastfn.localcloud.oci.network.api import NetworkApi
+from fastfn.localcloud.oci.objectstorage.api import ObjectStorage
+from fastfn.localcloud.oci.secrets.api import Secrets
+from fastfn.localcloud.oci.tenancy import Tenancy
 
 log = logging.getLogger("fastfn.localcloud.oci")
 
@@ -56,11 +59,6 @@ HEALTH_PATH = "/_fastfn/health"
 # Signed bodies are buffered to check x-content-sha256; the largest is a function
 # invoke (6 MB), anything beyond that is refused before reading it all.
 MAX_SIGNED_BODY = 6 * 1024 * 1024 + 64 * 1024
-KEYS_DIR = "keys"
-API_KEY_FILE = "api_key.pem"
-TOKEN_KEY_FILE = "token_signing.pem"
-DB_FILE = "state.db"
-TENANCY_FILE = "tenancy.yaml"
 
 
 class SignatureMiddleware:
@@ -147,26 +145,30 @@ class CloudServices:
                  region: str | None = None, event_retry_delays: tuple[float, ...] | None = None,
                  max_instances: int = 2) -> None:
         self.state_dir = state_dir
+        self.layout = layout = StateLayout(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         self.identity = CloudIdentity.load_or_create(state_dir, region)
-        self.api_key = load_or_create_key(state_dir / KEYS_DIR / API_KEY_FILE)
-        self.token_key = load_or_create_key(state_dir / KEYS_DIR / TOKEN_KEY_FILE)
+        self.api_key = load_or_create_key(layout.api_key)
+        self.token_key = load_or_create_key(layout.token_key)
         self.fingerprint = fingerprint(self.api_key.public_key())
-        self.store = Store(state_dir / DB_FILE)
+        self.store = Store(layout.db)
         self.ctx = CloudContext(state_dir, self.identity, self.store)
         self.tokens = TokenAuthority(self.token_key, self.identity.tenancy_id)
         self.verifier = SignatureVerifier(self.tokens)
         self.verifier.add_key(ApiKey(self.identity.tenancy_id, self.identity.user_id,
                                      self.fingerprint, self.api_key.public_key()))
-        if tenancy_file is None and (state_dir / TENANCY_FILE).exists():
-            tenancy_file = state_dir / TENANCY_FILE
+        if tenancy_file is None and layout.tenancy_file.exists():
+            tenancy_file = layout.tenancy_file
         self.tenancy = Tenancy.load(self.ctx, tenancy_file)
         for user_key in self.tenancy.api_keys():
             self.verifier.add_key(user_key)
         self.images = ImageStore(self.store)
         self.objectstorage = ObjectStorage(self.ctx)
-        self.secrets = Secrets(self.ctx)
+        # Built in dependency order, each given what it reads from the others: the
+        # tenancy's vaults and subnets, the functions that events invoke.
+        self.secrets = Secrets(self.ctx, vault_ids=self.tenancy.vault_ids)
         self.functions = Functions(self.ctx, self.images, self.tokens,
+                                   subnet_ids=self.tenancy.subnet_ids,
                                    max_instances=max_instances)
         self.events = Events(self.ctx, self.functions, retry_delays=event_retry_delays)
 
@@ -177,7 +179,8 @@ class CloudServices:
             *self.secrets.routes(),
             *self.functions.routes(),
             *self.events.routes(),
-            *self.tenancy.routes(),
+            *IdentityApi(self.tenancy).routes(),
+            *NetworkApi(self.tenancy).routes(),
         ]
 
     def app(self) -> Starlette:

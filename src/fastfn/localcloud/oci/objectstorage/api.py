@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import email.utils
 import hashlib
 import logging
 import os
@@ -23,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.errors import (
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import (
     REQUEST_ID_HEADER,
     OCIError,
     conflict,
@@ -32,69 +31,27 @@ from fastfn.localcloud.oci.errors import (
     missing,
     request_id,
 )
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.wire import (
-    Wire,
-    empty_response,
-    json_response,
-    paginated,
-    parse_body,
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.listing import drop_none, paginated
+from fastfn.localcloud.oci.core.wire import empty_response, json_response, parse_body
+from fastfn.localcloud.oci.objectstorage.models import (
+    _BUCKET_NAME,
+    _CONTENT_HEADERS,
+    BUCKET,
+    CHUNK,
+    EVENT_CREATE,
+    EVENT_DELETE,
+    EVENT_UPDATE,
+    MAX_OBJECT_NAME_BYTES,
+    OBJECT,
+    OBJECT_FIELDS,
+    CreateBucketDetails,
+    UpdateBucketDetails,
+    _etag_matches,
+    _http_date,
 )
 
 log = logging.getLogger("fastfn.localcloud.oci.objectstorage")
-
-BUCKET = "bucket"
-OBJECT = "object"
-CHUNK = 1024 * 1024
-_BUCKET_NAME = re.compile(r"^[A-Za-z0-9._-]{1,256}$")
-MAX_OBJECT_NAME_BYTES = 1024
-OBJECT_FIELDS = ("name", "size", "etag", "timeCreated", "md5", "timeModified", "storageTier",
-                 "archivalState")
-# Headers stored with an object and given back on GET/HEAD.
-_CONTENT_HEADERS = ("content-type", "content-language", "content-encoding",
-                    "content-disposition", "cache-control")
-
-EVENT_CREATE = "com.oraclecloud.objectstorage.createobject"
-EVENT_UPDATE = "com.oraclecloud.objectstorage.updateobject"
-EVENT_DELETE = "com.oraclecloud.objectstorage.deleteobject"
-
-
-class CreateBucketDetails(Wire):
-    name: str
-    compartment_id: str
-    metadata: dict[str, str] | None = None
-    public_access_type: str = "NoPublicAccess"
-    storage_tier: str = "Standard"
-    object_events_enabled: bool = False
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-    kms_key_id: str | None = None
-    versioning: str = "Disabled"
-
-
-class UpdateBucketDetails(Wire):
-    name: str | None = None
-    compartment_id: str | None = None
-    metadata: dict[str, str] | None = None
-    public_access_type: str | None = None
-    object_events_enabled: bool | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-    versioning: str | None = None
-
-
-def _http_date(iso: str) -> str:
-    from datetime import datetime
-
-    return email.utils.format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")),
-                                       usegmt=True)
-
-
-def _etag_matches(header: str, etag: str | None) -> bool:
-    if etag is None:
-        return False
-    wanted = [t.strip().strip('"') for t in header.split(",")]
-    return "*" in wanted or etag in wanted
 
 
 class ObjectStorage:
@@ -182,7 +139,7 @@ class ObjectStorage:
         return self._bucket_response(request, bucket)
 
     def _bucket_response(self, request: Request, bucket: dict[str, Any]) -> Response:
-        body = {k: v for k, v in bucket.items() if v is not None}
+        body = drop_none(bucket)
         fields = request.query_params.get("fields", "")
         if "approximateCount" in fields or "approximateSize" in fields:
             objects = self.ctx.store.find(OBJECT, parent=bucket["id"])

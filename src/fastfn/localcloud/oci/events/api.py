@@ -13,111 +13,47 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
 import json
 import logging
 import uuid
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.errors import OCIError, invalid, missing, not_found
-from fastfn.localcloud.oci.functions import FnFailure, Functions
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.store import Store
-from fastfn.localcloud.oci.wire import (
-    Wire,
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import OCIError, invalid, missing, not_found
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.invoke import InvokeFailure, Invoker
+from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated, summary
+from fastfn.localcloud.oci.core.store import Store
+from fastfn.localcloud.oci.core.wire import (
     empty_response,
     json_response,
-    paginated,
     parse_body,
+)
+from fastfn.localcloud.oci.events.models import (
+    DEFAULT_RETRY_DELAYS,
+    DELIVERED,
+    DELIVERY,
+    FAILED,
+    PENDING,
+    RULE,
+    ActionDetailsList,
+    CreateRuleDetails,
+    UpdateRuleDetails,
+    _action_doc,
+    deliveries,
+    matches,
+    parse_condition,
 )
 
 log = logging.getLogger("fastfn.localcloud.oci.events")
 
-RULE = "events_rule"
-DELIVERY = "events_delivery"
-# Delays between attempts; the first attempt is immediate. OCI retries event delivery for
-# a long time; locally a short schedule keeps failures visible.
-DEFAULT_RETRY_DELAYS = (1.0, 4.0, 15.0, 60.0)
-PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
-
-
-class ActionDetails(Wire):
-    action_type: Literal["FAAS", "ONS", "OSS"]
-    is_enabled: bool = True
-    description: str | None = None
-    function_id: str | None = None
-    topic_id: str | None = None
-    stream_id: str | None = None
-
-
-class ActionDetailsList(Wire):
-    actions: list[ActionDetails] = Field(min_length=1)
-
-
-class CreateRuleDetails(Wire):
-    display_name: str = Field(min_length=1, max_length=255)
-    description: str | None = None
-    is_enabled: bool
-    condition: str
-    compartment_id: str
-    actions: ActionDetailsList
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-
-
-class UpdateRuleDetails(Wire):
-    display_name: str | None = None
-    description: str | None = None
-    is_enabled: bool | None = None
-    condition: str | None = None
-    actions: ActionDetailsList | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-
-
-def parse_condition(text: str) -> dict[str, Any]:
-    try:
-        condition = json.loads(text)
-    except ValueError:
-        raise invalid("condition must be a JSON object.") from None
-    if not isinstance(condition, dict):
-        raise invalid("condition must be a JSON object.")
-    unknown = set(condition) - {"eventType", "data", "source", "eventTypeVersion",
-                                "cloudEventsVersion", "contentType", "extensions"}
-    if unknown:
-        raise invalid(f"Unknown attributes in condition: {', '.join(sorted(unknown))}.")
-    return condition
-
-
-def matches(condition: Any, value: Any) -> bool:
-    """Does an event value satisfy a condition value (OCI rule filter semantics)?"""
-    if isinstance(condition, dict):
-        if not isinstance(value, dict):
-            return False
-        return all(k in value and matches(v, value[k]) for k, v in condition.items())
-    if isinstance(condition, list):
-        return any(matches(c, value) for c in condition)
-    if isinstance(condition, str):
-        if isinstance(value, list):
-            return any(matches(condition, v) for v in value)
-        return isinstance(value, str) and fnmatch.fnmatchcase(value, condition)
-    return condition == value
-
-
-def _action_doc(details: ActionDetails, region: str) -> dict[str, Any]:
-    doc = details.wire()
-    doc.update({"id": ocid("eventaction", region), "lifecycleState": "ACTIVE"})
-    return doc
-
 
 class Events:
-    def __init__(self, ctx: CloudContext, functions: Functions,
+    def __init__(self, ctx: CloudContext, functions: Invoker,
                  retry_delays: tuple[float, ...] | None = None) -> None:
         self.ctx = ctx
         self.functions = functions
@@ -176,11 +112,11 @@ class Events:
         }
         self.store.put(RULE, rule["id"], rule, parent=details.compartment_id,
                        name=details.display_name)
-        return json_response(request, _clean(rule), headers={"etag": rule["timeCreated"]})
+        return json_response(request, drop_none(rule), headers={"etag": rule["timeCreated"]})
 
     async def get_rule(self, request: Request) -> Response:
         rule = self._rule(request.path_params["id"])
-        return json_response(request, _clean(rule))
+        return json_response(request, drop_none(rule))
 
     async def list_rules(self, request: Request) -> Response:
         q = request.query_params
@@ -188,19 +124,16 @@ class Events:
         if not compartment:
             raise missing("compartmentId")
         rules = self.store.find(RULE, parent=compartment)
-        if q.get("displayName"):
-            rules = [r for r in rules if r["displayName"] == q["displayName"]]
-        if q.get("lifecycleState"):
-            rules = [r for r in rules if r["lifecycleState"] == q["lifecycleState"]]
+        rules = filter_by(rules, q, {"displayName": "displayName",
+                                     "lifecycleState": "lifecycleState"})
         by = {"TIME_CREATED": "timeCreated", "ID": "id",
               "DISPLAY_NAME": "displayName"}.get(q.get("sortBy", "TIME_CREATED"))
         if by is None:
             raise invalid("sortBy must be TIME_CREATED, ID or DISPLAY_NAME.")
         rules.sort(key=lambda r: r[by], reverse=q.get("sortOrder", "DESC") == "DESC")
-        summary = ("id", "displayName", "description", "lifecycleState", "condition",
+        keys = ("id", "displayName", "description", "lifecycleState", "condition",
                    "compartmentId", "isEnabled", "timeCreated", "freeformTags", "definedTags")
-        return paginated(request, [{k: r.get(k) for k in summary if r.get(k) is not None}
-                                   for r in rules])
+        return paginated(request, [summary(r, keys) for r in rules])
 
     async def update_rule(self, request: Request) -> Response:
         details = await parse_body(request, UpdateRuleDetails)
@@ -219,7 +152,7 @@ class Events:
                                                for a in details.actions.actions]}
             store.put(RULE, rule["id"], rule, parent=rule["compartmentId"],
                       name=rule["displayName"])
-        return json_response(request, _clean(rule))
+        return json_response(request, drop_none(rule))
 
     async def delete_rule(self, request: Request) -> Response:
         rule = self._rule(request.path_params["id"])
@@ -231,11 +164,7 @@ class Events:
         return paginated(request, self.deliveries(state))
 
     def deliveries(self, state: str | None = None) -> list[dict[str, Any]]:
-        found = self.store.find(DELIVERY)
-        if state:
-            found = [d for d in found if d["state"] == state.upper()]
-        found.sort(key=lambda d: d["timeCreated"])
-        return [{k: v for k, v in d.items() if k != "event"} for d in found]
+        return deliveries(self.store, state)
 
     # -- delivery ------------------------------------------------------------------------
 
@@ -293,7 +222,7 @@ class Events:
             delivery["attempts"] += 1
             try:
                 await self.functions.run(delivery["functionId"], body, headers)
-            except FnFailure as exc:
+            except InvokeFailure as exc:
                 delivery["lastError"] = f"{exc.status} {exc.code}: {exc.message}"
             except asyncio.CancelledError:
                 self._save(delivery)  # stays PENDING: resumed on the next start
@@ -335,5 +264,3 @@ class Events:
         ]
 
 
-def _clean(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if v is not None}

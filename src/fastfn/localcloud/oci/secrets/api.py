@@ -8,81 +8,39 @@ real service returns it. Secret contents never go to the log.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-from typing import Any, Literal
+from collections.abc import Collection
+from typing import Any
 
-from pydantic import Field
 from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.errors import OCIError, conflict, invalid, missing, not_found
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.store import Store
-from fastfn.localcloud.oci.wire import (
-    Wire,
-    empty_response,
-    json_response,
-    paginated,
-    parse_body,
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import OCIError, conflict, invalid, missing, not_found
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated
+from fastfn.localcloud.oci.core.store import Store
+from fastfn.localcloud.oci.core.wire import empty_response, json_response, parse_body
+from fastfn.localcloud.oci.secrets.models import (
+    SECRET,
+    STAGES,
+    VERSION,
+    CreateSecretDetails,
+    SecretContentDetails,
+    UpdateSecretDetails,
+    _check_content,
+    _version_key,
 )
 
 log = logging.getLogger("fastfn.localcloud.oci.secrets")
 
-SECRET = "secret"
-VERSION = "secret_version"
-MAX_CONTENT_BYTES = 25 * 1024
-STAGES = ("CURRENT", "PENDING", "LATEST", "PREVIOUS", "DEPRECATED")
-
-
-class SecretContentDetails(Wire):
-    content_type: Literal["BASE64"] = "BASE64"
-    content: str
-    name: str | None = None
-    stage: Literal["CURRENT", "PENDING"] = "CURRENT"
-
-
-class CreateSecretDetails(Wire):
-    compartment_id: str
-    secret_name: str = Field(min_length=1, max_length=255)
-    vault_id: str
-    key_id: str  # required by the API; the local vault does not encrypt with it
-    secret_content: SecretContentDetails
-    description: str | None = None
-    metadata: dict[str, Any] | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-
-
-class UpdateSecretDetails(Wire):
-    current_version_number: int | None = None
-    secret_content: SecretContentDetails | None = None
-    description: str | None = None
-    metadata: dict[str, Any] | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-
-
-def _check_content(content: SecretContentDetails) -> None:
-    try:
-        decoded = base64.b64decode(content.content, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid("secretContent.content must be base64.") from None
-    if len(decoded) > MAX_CONTENT_BYTES:
-        raise invalid("Secret content is larger than 25 KB.")
-
-
-def _version_key(secret_id: str, number: int) -> str:
-    return f"{secret_id}/{number}"
-
 
 class Secrets:
-    def __init__(self, ctx: CloudContext) -> None:
+    def __init__(self, ctx: CloudContext, vault_ids: Collection[str]) -> None:
         self.ctx = ctx
+        self.vault_ids = vault_ids
 
     @property
     def store(self) -> Store:
@@ -142,7 +100,7 @@ class Secrets:
     async def create_secret(self, request: Request) -> Response:
         details = await parse_body(request, CreateSecretDetails)
         _check_content(details.secret_content)
-        if details.vault_id not in self.ctx.vault_ids:
+        if details.vault_id not in self.vault_ids:
             raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
                            f"Vault {details.vault_id} not found.")
         if not self.ctx.compartment_exists(details.compartment_id):
@@ -167,10 +125,10 @@ class Secrets:
             store.put(SECRET, secret["id"], secret, parent=details.compartment_id,
                       name=details.secret_name)
         log.info("secret created", extra={"secret_id": secret["id"]})
-        return json_response(request, _public(secret), headers={"etag": secret["id"]})
+        return json_response(request, drop_none(secret), headers={"etag": secret["id"]})
 
     async def get_secret(self, request: Request) -> Response:
-        return json_response(request, _public(self._secret(request.path_params["id"])))
+        return json_response(request, drop_none(self._secret(request.path_params["id"])))
 
     async def list_secrets(self, request: Request) -> Response:
         q = request.query_params
@@ -178,15 +136,11 @@ class Secrets:
         if not compartment:
             raise missing("compartmentId")
         secrets = self.store.find(SECRET, parent=compartment)
-        if q.get("name"):
-            secrets = [s for s in secrets if s["secretName"] == q["name"]]
-        if q.get("vaultId"):
-            secrets = [s for s in secrets if s["vaultId"] == q["vaultId"]]
-        if q.get("lifecycleState"):
-            secrets = [s for s in secrets if s["lifecycleState"] == q["lifecycleState"]]
+        secrets = filter_by(secrets, q, {"name": "secretName", "vaultId": "vaultId",
+                                         "lifecycleState": "lifecycleState"})
         key = "secretName" if q.get("sortBy", "TIMECREATED").upper() == "NAME" else "timeCreated"
         secrets.sort(key=lambda s: s[key], reverse=q.get("sortOrder", "ASC").upper() == "DESC")
-        return paginated(request, [_public(s) for s in secrets])
+        return paginated(request, [drop_none(s) for s in secrets])
 
     async def update_secret(self, request: Request) -> Response:
         details = await parse_body(request, UpdateSecretDetails)
@@ -213,7 +167,7 @@ class Secrets:
             store.put(SECRET, secret["id"], secret, parent=secret["compartmentId"],
                       name=secret["secretName"])
         log.info("secret updated", extra={"secret_id": secret["id"]})
-        return json_response(request, _public(secret))
+        return json_response(request, drop_none(secret))
 
     async def list_secret_versions(self, request: Request) -> Response:
         secret = self._secret(request.path_params["id"])
@@ -311,8 +265,6 @@ class Secrets:
         ]
 
 
-def _public(secret: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in secret.items() if v is not None}
 
 
 def _version_summary(v: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Identity and networking, read-only, loaded from a tenancy YAML file.
+"""The tenancy: identity and networking resources, read-only, loaded from a YAML file
+(served by identity/api.py and network/api.py).
 
 The file describes what a tenancy holds so that tools (the doctor) can read it through
 the real IdentityClient and VirtualNetworkClient. Keys are the SDK's attribute names in
@@ -54,20 +55,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from fastfn.localcloud.oci.auth import ApiKey, fingerprint
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.errors import invalid, missing, not_found
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.wire import json_response, paginated
+from fastfn.localcloud.oci.core.auth import ApiKey, fingerprint
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
 
 log = logging.getLogger("fastfn.localcloud.oci.identity")
 
@@ -116,9 +111,9 @@ class Tenancy:
         identity = ctx.identity
         self.tenancy = {"id": identity.tenancy_id, "name": identity.tenancy_name,
                         "description": "fastfn local cloud",
-                        "homeRegionKey": _region_key(identity.region),
+                        "homeRegionKey": region_key(identity.region),
                         "freeformTags": {}, "definedTags": {}}
-        self._stamp = rfc3339(now())
+        self.stamp = rfc3339(now())
 
     # -- loading -------------------------------------------------------------------------
 
@@ -175,7 +170,7 @@ class Tenancy:
             "id": self._id(kind, spec, str(spec["name"])),
             "compartmentId": self._compartment_id(
                 compartment if compartment is not None else spec.get("compartment"), where),
-            "timeCreated": self._stamp, "freeformTags": spec.get("freeform_tags", {}),
+            "timeCreated": self.stamp, "freeformTags": spec.get("freeform_tags", {}),
             "definedTags": spec.get("defined_tags", {}),
         })
         doc.update(extra)
@@ -187,13 +182,13 @@ class Tenancy:
         if info.get("name"):
             self.tenancy["name"] = info["name"]
         root = identity.tenancy_id
-        services = _oracle_services(identity.region, _region_key(identity.region))
+        services = _oracle_services(identity.region, region_key(identity.region))
         self.by_kind["service"] = services
 
         self.by_kind["compartment"].append({
             "id": identity.compartment_id, "compartmentId": root,
             "name": identity.compartment_name, "description": "fastfn default compartment",
-            "timeCreated": self._stamp, "lifecycleState": "ACTIVE", "isAccessible": True,
+            "timeCreated": self.stamp, "lifecycleState": "ACTIVE", "isAccessible": True,
             "freeformTags": {}, "definedTags": {}})
         # Compartments may be nested: a parent must be listed before its children.
         for i, spec in enumerate(data.get("compartments") or []):
@@ -244,8 +239,16 @@ class Tenancy:
 
         self.ctx.compartment_names = {c["id"]: c["name"] for c in self.by_kind["compartment"]}
         self.ctx.compartment_names[root] = self.tenancy["name"]
-        self.ctx.vault_ids = {v["id"] for v in self.by_kind["vault"]}
-        self.ctx.subnet_ids = {s["id"] for s in self.by_kind["subnet"]}
+
+    @property
+    def vault_ids(self) -> frozenset[str]:
+        """Vaults secrets may be created in (Secrets is given these)."""
+        return frozenset(v["id"] for v in self.by_kind["vault"])
+
+    @property
+    def subnet_ids(self) -> frozenset[str]:
+        """Subnets applications may use (Functions is given these)."""
+        return frozenset(s["id"] for s in self.by_kind["subnet"])
 
     def _add_user_key(self, user_id: str, key: Any, where: str) -> None:
         from cryptography.hazmat.primitives import serialization
@@ -344,7 +347,7 @@ class Tenancy:
             rules = (spec.get("network_security_groups") or [])[j].get("rules") or []
             self.nsg_rules[nsg["id"]] = [
                 {**_camel(self._substitute(r, where)), "id": f"{k:06X}", "isValid": True,
-                 "isStateless": r.get("is_stateless", False), "timeCreated": self._stamp}
+                 "isStateless": r.get("is_stateless", False), "timeCreated": self.stamp}
                 for k, r in enumerate(rules)]
 
         subnets = child_docs("subnets", "subnet", skip=("security_lists",))
@@ -376,124 +379,6 @@ class Tenancy:
     def api_keys(self) -> list[ApiKey]:
         return self.user_keys
 
-    # -- API -----------------------------------------------------------------------------
-
-    def _get(self, kind: str) -> Callable[[Request], Any]:
-        async def handler(request: Request) -> Response:
-            wanted = request.path_params["id"]
-            for doc in self.by_kind[kind]:
-                if doc["id"] == wanted:
-                    return json_response(request, _strip(doc))
-            raise not_found(kind)
-        return handler
-
-    def _list(self, kind: str, needs_compartment: bool = True,
-              filters: tuple[str, ...] = ("vcnId",)) -> Callable[[Request], Any]:
-        async def handler(request: Request) -> Response:
-            q = request.query_params
-            docs = self.by_kind[kind]
-            compartment = q.get("compartmentId")
-            if needs_compartment:
-                if not compartment:
-                    raise missing("compartmentId")
-                if kind == "compartment" and q.get("compartmentIdInSubtree") == "true":
-                    docs = [d for d in docs if self._in_subtree(d, compartment)]
-                else:
-                    docs = [d for d in docs if d.get("compartmentId") == compartment]
-            for f in filters:
-                if q.get(f):
-                    docs = [d for d in docs if d.get(f) == q[f]]
-            name = q.get("name") or q.get("displayName")
-            if name:
-                docs = [d for d in docs if name in (d.get("name"), d.get("displayName"))]
-            if q.get("lifecycleState"):
-                docs = [d for d in docs if d.get("lifecycleState") == q["lifecycleState"]]
-            return paginated(request, [_strip(d) for d in docs])
-        return handler
-
-    def _in_subtree(self, doc: dict[str, Any], root: str) -> bool:
-        parents = {c["id"]: c["compartmentId"] for c in self.by_kind["compartment"]}
-        current: str | None = doc["compartmentId"]
-        while current is not None:
-            if current == root:
-                return True
-            current = parents.get(current)
-        return False
-
-    async def get_tenancy(self, request: Request) -> Response:
-        if request.path_params["id"] != self.tenancy["id"]:
-            raise not_found("tenancy")
-        return json_response(request, self.tenancy)
-
-    async def get_compartment(self, request: Request) -> Response:
-        if request.path_params["id"] == self.tenancy["id"]:
-            # The root compartment is the tenancy.
-            return json_response(request, {
-                "id": self.tenancy["id"], "name": self.tenancy["name"],
-                "description": self.tenancy["description"], "timeCreated": self._stamp,
-                "lifecycleState": "ACTIVE", "isAccessible": True,
-                "freeformTags": {}, "definedTags": {}})
-        return await self._get("compartment")(request)
-
-    async def region_subscriptions(self, request: Request) -> Response:
-        if request.path_params["id"] != self.tenancy["id"]:
-            raise not_found("tenancy")
-        region = self.ctx.identity.region
-        return json_response(request, [{"regionKey": _region_key(region), "regionName": region,
-                                        "status": "READY", "isHomeRegion": True}])
-
-    async def availability_domains(self, request: Request) -> Response:
-        if not request.query_params.get("compartmentId"):
-            raise missing("compartmentId")
-        region = self.ctx.identity.region
-        return json_response(request, [
-            {"name": f"LOCL:{region.upper()}-AD-1",
-             "id": ocid("availabilitydomain", region, seed=region),
-             "compartmentId": self.tenancy["id"]}])
-
-    async def nsg_security_rules(self, request: Request) -> Response:
-        nsg_id = request.path_params["id"]
-        if nsg_id not in self.nsg_rules:
-            raise not_found("network security group")
-        direction = request.query_params.get("direction")
-        if direction and direction not in ("EGRESS", "INGRESS"):
-            raise invalid("direction must be EGRESS or INGRESS.")
-        rules = [r for r in self.nsg_rules[nsg_id]
-                 if not direction or r.get("direction") == direction]
-        return paginated(request, rules)
-
-    def routes(self) -> list[Route]:
-        v = "/20160918"
-        routes = [
-            Route(v + "/tenancies/{id}", self.get_tenancy, methods=["GET"]),
-            Route(v + "/tenancies/{id}/regionSubscriptions", self.region_subscriptions,
-                  methods=["GET"]),
-            Route(v + "/availabilityDomains", self.availability_domains, methods=["GET"]),
-            Route(v + "/availabilityDomains/", self.availability_domains, methods=["GET"]),
-            Route(v + "/compartments/{id}", self.get_compartment, methods=["GET"]),
-            Route(v + "/compartments", self._list("compartment", filters=()), methods=["GET"]),
-            Route(v + "/networkSecurityGroups/{id}/securityRules", self.nsg_security_rules,
-                  methods=["GET"]),
-            Route(v + "/services", self._list("service", needs_compartment=False,
-                                              filters=()), methods=["GET"]),
-            Route(v + "/services/{id}", self._get("service"), methods=["GET"]),
-        ]
-        for path, kind in (("users", "user"), ("groups", "group"),
-                           ("dynamicGroups", "dynamicGroup"), ("policies", "policy"),
-                           ("vcns", "vcn"), ("subnets", "subnet"),
-                           ("routeTables", "routeTable"), ("serviceGateways", "serviceGateway"),
-                           ("natGateways", "natGateway"),
-                           ("internetGateways", "internetGateway"),
-                           ("securityLists", "securityList"),
-                           ("networkSecurityGroups", "networkSecurityGroup")):
-            routes.append(Route(f"{v}/{path}", self._list(kind), methods=["GET"]))
-            routes.append(Route(f"{v}/{path}/{{id}}", self._get(kind), methods=["GET"]))
-        return routes
-
-
-def _strip(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if v is not None}
-
 
 def _first_host(cidr: str) -> str:
     import ipaddress
@@ -504,7 +389,7 @@ def _first_host(cidr: str) -> str:
         raise TenancyFileError(f"bad CIDR {cidr!r}") from None
 
 
-def _region_key(region: str) -> str:
-    from fastfn.localcloud.oci.principals import region_key
+def region_key(region: str) -> str:
+    from fastfn.localcloud.oci.principals import region_key as key
 
-    return region_key(region)
+    return key(region)

@@ -12,19 +12,17 @@ the oci SDK's `get_resource_principals_signer()` accepts (see principals.py).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.auth import TokenAuthority
-from fastfn.localcloud.oci.context import CloudContext
-from fastfn.localcloud.oci.errors import (
+from fastfn.localcloud.oci.core.auth import TokenAuthority
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import (
     REQUEST_ID_HEADER,
     OCIError,
     conflict,
@@ -33,158 +31,51 @@ from fastfn.localcloud.oci.errors import (
     not_found,
     request_id,
 )
-from fastfn.localcloud.oci.ids import now, ocid, rfc3339
-from fastfn.localcloud.oci.images import ImageStore
-from fastfn.localcloud.oci.principals import ResourcePrincipals
-from fastfn.localcloud.oci.wire import (
-    Wire,
-    empty_response,
-    json_response,
+from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.listing import (
+    drop_none,
+    filter_by,
     page,
     paginated,
-    parse_body,
     sort_items,
+    summary,
 )
+from fastfn.localcloud.oci.core.wire import empty_response, json_response, parse_body
+from fastfn.localcloud.oci.images import ImageStore
 
 if TYPE_CHECKING:
-    from fastfn.localcloud.fn.platform import FnPlatform, FnResponse, FunctionSpec
+    pass
+
+from fastfn.localcloud.oci.core.invoke import InvokeFailure
+from fastfn.localcloud.oci.functions.models import (
+    _HOP_HEADERS,
+    API_VERSIONS,
+    APPLICATION,
+    FUNCTION,
+    MAX_BODY_BYTES,
+    NEW_API,
+    WORK_REQUEST,
+    CreateApplicationDetails,
+    CreateFunctionDetails,
+    FunctionSettings,
+    SourceDetails,
+    TraceConfig,
+    UpdateApplicationDetails,
+)
+from fastfn.localcloud.oci.functions.runner import FunctionRunner
 
 log = logging.getLogger("fastfn.localcloud.oci.functions")
 
-APPLICATION = "fn_application"
-FUNCTION = "fn_function"
-WORK_REQUEST = "fn_work_request"
-NEW_API = "20260325"
-API_VERSIONS = ("20181201", "20260325")
-SHAPES = ("GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM")
-MEMORY_SIZES = (128, 256, 512, 1024, 2048, 3072)
-MAX_CONFIG_BYTES = 4096
-MAX_BODY_BYTES = 6 * 1024 * 1024
-_CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Not passed back from the function's response: they describe the hop, not the result.
-_HOP_HEADERS = {"content-length", "connection", "transfer-encoding", "keep-alive", "date",
-                "server"}
 
 
-def _check_config(config: dict[str, str]) -> dict[str, str]:
-    for key in config:
-        if not _CONFIG_KEY.match(key):
-            raise ValueError(f"config key {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
-    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in config.items())
-    if size > MAX_CONFIG_BYTES:
-        raise ValueError(f"config is {size} bytes; the limit is {MAX_CONFIG_BYTES}")
-    return config
+class Functions(FunctionRunner):
+    """The management API (applications, functions, work requests) and invoke."""
 
-
-ConfigMap = Annotated[dict[str, str], AfterValidator(_check_config)]
-
-
-class TraceConfig(Wire):
-    is_enabled: bool = False
-    domain_id: str | None = None
-
-
-class CreateApplicationDetails(Wire):
-    compartment_id: str
-    display_name: str = Field(min_length=1, max_length=255)
-    subnet_ids: list[str] = Field(min_length=1)
-    shape: Literal["GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM"] = "GENERIC_X86"
-    config: ConfigMap | None = None
-    network_security_group_ids: list[str] | None = None
-    syslog_url: str | None = None
-    trace_config: TraceConfig | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-    image_policy_config: dict[str, Any] | None = None
-
-
-class UpdateApplicationDetails(Wire):
-    config: ConfigMap | None = None
-    network_security_group_ids: list[str] | None = None
-    syslog_url: str | None = None
-    trace_config: TraceConfig | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-    image_policy_config: dict[str, Any] | None = None
-
-
-class SourceDetails(Wire):
-    source_type: Literal["CONTAINER_IMAGE"] = "CONTAINER_IMAGE"
-    image: str = Field(min_length=1)
-    image_digest: str | None = None
-
-
-class FunctionSettings(Wire):
-    memory_in_mbs: int | None = Field(default=None, alias="memoryInMBs")
-    config: ConfigMap | None = None
-    timeout_in_seconds: int | None = Field(default=None, ge=5, le=300)
-    detached_mode_timeout_in_seconds: int | None = Field(default=None, ge=5, le=3600)
-    provisioned_concurrency_config: dict[str, Any] | None = None
-    trace_config: TraceConfig | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-    # 20260325
-    source_details: SourceDetails | None = None
-    # 20181201
-    image: str | None = None
-    image_digest: str | None = None
-
-    @field_validator("memory_in_mbs")
-    @classmethod
-    def _memory(cls, value: int | None) -> int | None:
-        if value is not None and value not in MEMORY_SIZES:
-            raise ValueError(f"memoryInMBs must be one of {MEMORY_SIZES}")
-        return value
-
-    def source(self, version: str) -> SourceDetails | None:
-        if version == "20181201":
-            if self.image is None:
-                return None
-            return SourceDetails(image=self.image, image_digest=self.image_digest)
-        return self.source_details
-
-
-class CreateFunctionDetails(FunctionSettings):
-    display_name: str = Field(min_length=1, max_length=255)
-    application_id: str
-    memory_in_mbs: int = Field(alias="memoryInMBs")  # required, as the API has it
-
-
-class FnFailure(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-class Functions:
     def __init__(self, ctx: CloudContext, images: ImageStore, tokens: TokenAuthority,
-                 max_instances: int = 2) -> None:
-        self.ctx = ctx
-        self.images = images
-        self.principals = ResourcePrincipals(ctx, tokens)
-        self.max_instances = max_instances
-        self._platform: FnPlatform | None = None
-        self._background: set[asyncio.Task[Any]] = set()
+                 subnet_ids: Collection[str], max_instances: int = 2) -> None:
+        super().__init__(ctx, images, tokens, max_instances)
+        self.subnet_ids = subnet_ids
 
-    # -- platform ------------------------------------------------------------------------
-
-    def platform(self) -> FnPlatform:
-        if self._platform is None:
-            # Imported on first invoke: a cloud that never runs a function does not pay.
-            from fastfn.localcloud.fn.platform import FnPlatform
-
-            self._platform = FnPlatform(max_instances=self.max_instances,
-                                        log_sink=_log_function_line)
-        return self._platform
-
-    async def aclose(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-        if self._platform is not None:
-            await self._platform.aclose()
-            self._platform = None
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -211,6 +102,7 @@ class Functions:
     # opc-work-request-id that WorkRequestManagementClient follows. Locally the work is
     # done by the time we answer, so the work request is born SUCCEEDED.
 
+
     def _work_request(self, operation: str, compartment_id: str, entity_type: str,
                       action: str, identifier: str) -> str:
         stamp = rfc3339(now())
@@ -228,6 +120,7 @@ class Functions:
                            name=stamp)
         return str(work["id"])
 
+
     def _changed(self, request: Request, version: str, body: dict[str, Any] | None,
                  work: str, etag: str | None = None) -> Response:
         """The answer to an update or delete, in the version's shape."""
@@ -238,11 +131,13 @@ class Functions:
             return empty_response(request, 204)
         return json_response(request, body, headers=headers)
 
+
     async def get_work_request(self, request: Request) -> Response:
         work = self.ctx.store.get(WORK_REQUEST, request.path_params["id"])
         if work is None:
             raise not_found("work request")
         return json_response(request, work)
+
 
     async def list_work_requests(self, request: Request) -> Response:
         q = request.query_params
@@ -260,10 +155,12 @@ class Functions:
         chunk, headers = page(request, items)
         return json_response(request, {"items": chunk}, headers=headers)  # a collection
 
+
     async def work_request_details(self, request: Request) -> Response:
         if self.ctx.store.get(WORK_REQUEST, request.path_params["id"]) is None:
             raise not_found("work request")
         return json_response(request, {"items": []})
+
 
     # -- applications ----------------------------------------------------------------------
 
@@ -273,13 +170,14 @@ class Functions:
             raise not_found("application")
         return app
 
+
     async def create_application(self, request: Request) -> Response:
         self._version(request)
         details = await parse_body(request, CreateApplicationDetails)
         if not self.ctx.compartment_exists(details.compartment_id):
             raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
                            f"Compartment {details.compartment_id} not found.")
-        unknown = [s for s in details.subnet_ids if s not in self.ctx.subnet_ids]
+        unknown = [s for s in details.subnet_ids if s not in self.subnet_ids]
         if unknown:
             raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
                            f"Subnet {unknown[0]} not found.")
@@ -306,13 +204,15 @@ class Functions:
                       name=details.display_name)
         work = self._work_request("CREATE_APPLICATION", app["compartmentId"], "application",
                                   "CREATED", app["id"])
-        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"],
+        return json_response(request, drop_none(app), headers={"etag": app["timeUpdated"],
                                                             "opc-work-request-id": work})
+
 
     async def get_application(self, request: Request) -> Response:
         self._version(request)
         app = self._application(request.path_params["id"])
-        return json_response(request, _clean(app), headers={"etag": app["timeUpdated"]})
+        return json_response(request, drop_none(app), headers={"etag": app["timeUpdated"]})
+
 
     async def list_applications(self, request: Request) -> Response:
         self._version(request)
@@ -320,13 +220,14 @@ class Functions:
         compartment = q.get("compartmentId")
         if not compartment:
             raise missing("compartmentId")
-        apps = _filter(self.ctx.store.find(APPLICATION, parent=compartment), q)
+        apps = filter_by(self.ctx.store.find(APPLICATION, parent=compartment), q,
+                         _LIST_FILTERS)
         summary_keys = ("id", "compartmentId", "displayName", "lifecycleState", "subnetIds",
                         "shape", "networkSecurityGroupIds", "traceConfig", "freeformTags",
                         "definedTags", "timeCreated", "timeUpdated", "imagePolicyConfig")
-        items = [{k: a.get(k) for k in summary_keys if a.get(k) is not None}
-                 for a in sort_items(request, apps)]
+        items = [summary(a, summary_keys) for a in sort_items(request, apps)]
         return paginated(request, items)
+
 
     async def update_application(self, request: Request) -> Response:
         version = self._version(request)
@@ -341,7 +242,8 @@ class Functions:
         await self._stop_functions_of(app["id"])  # new config: new instances
         work = self._work_request("UPDATE_APPLICATION", app["compartmentId"], "application",
                                   "UPDATED", app["id"])
-        return self._changed(request, version, _clean(app), work, app["timeUpdated"])
+        return self._changed(request, version, drop_none(app), work, app["timeUpdated"])
+
 
     async def delete_application(self, request: Request) -> Response:
         version = self._version(request)
@@ -355,13 +257,6 @@ class Functions:
                                   "DELETED", app["id"])
         return self._changed(request, version, None, work)
 
-    # -- functions -----------------------------------------------------------------------
-
-    def function(self, fn_id: str) -> dict[str, Any]:
-        fn = self.ctx.store.get(FUNCTION, fn_id)
-        if fn is None:
-            raise not_found("function")
-        return fn
 
     def _pin_digest(self, source: SourceDetails) -> dict[str, Any]:
         # Like the real service, a function is pinned to the digest its tag has at
@@ -372,6 +267,7 @@ class Functions:
             if record is not None:
                 details["imageDigest"] = record.digest
         return details
+
 
     async def create_function(self, request: Request) -> Response:
         version = self._version(request)
@@ -410,24 +306,28 @@ class Functions:
         return json_response(request, self._render_function(fn, version),
                              headers={"etag": fn["timeUpdated"], "opc-work-request-id": work})
 
+
     async def get_function(self, request: Request) -> Response:
         version = self._version(request)
         fn = self.function(request.path_params["id"])
         return json_response(request, self._render_function(fn, version),
                              headers={"etag": fn["timeUpdated"]})
 
+
     async def list_functions(self, request: Request) -> Response:
         version = self._version(request)
         app_id = request.query_params.get("applicationId")
         if not app_id:
             raise missing("applicationId")
-        fns = _filter(self.ctx.store.find(FUNCTION, parent=app_id), request.query_params)
+        fns = filter_by(self.ctx.store.find(FUNCTION, parent=app_id), request.query_params,
+                        _LIST_FILTERS)
         items = []
         for fn in sort_items(request, fns):
             body = self._render_function(fn, version)
             body.pop("config", None)  # summaries carry no config
             items.append(body)
         return paginated(request, items)
+
 
     async def update_function(self, request: Request) -> Response:
         version = self._version(request)
@@ -450,6 +350,7 @@ class Functions:
         return self._changed(request, version, self._render_function(fn, version), work,
                              fn["timeUpdated"])
 
+
     async def delete_function(self, request: Request) -> Response:
         version = self._version(request)
         with self.ctx.store.transaction() as store:
@@ -461,51 +362,6 @@ class Functions:
                                   "DELETED", fn["id"])
         return self._changed(request, version, None, work)
 
-    async def platform_stop(self, fn_id: str) -> None:
-        if self._platform is not None:
-            await self._platform.stop_function(fn_id)
-
-    async def _stop_functions_of(self, app_id: str) -> None:
-        for fn in self.ctx.store.find(FUNCTION, parent=app_id):
-            await self.platform_stop(fn["id"])
-
-    # -- invoke --------------------------------------------------------------------------
-
-    def spec(self, fn: dict[str, Any]) -> FunctionSpec:
-        from fastfn.localcloud.fn.platform import FunctionSpec
-
-        app = self.ctx.store.get(APPLICATION, fn["applicationId"])
-        if app is None:
-            raise FnFailure(404, "NotAuthorizedOrNotFound", "The application was deleted.")
-        source = fn["sourceDetails"]
-        image = self.images.resolve(source["image"], source.get("imageDigest"))
-        if image is None:
-            # What the real platform answers when it cannot pull the image.
-            raise FnFailure(502, "FunctionInvokeImageNotAvailable",
-                            "Failed to pull function image")
-        return FunctionSpec(
-            fn_id=fn["id"], fn_name=fn["displayName"], app_id=app["id"],
-            app_name=app["displayName"], source_dir=image.source_dir, app=image.app,
-            config={**app["config"], **fn["config"]}, memory_mb=fn["memoryInMBs"],
-            timeout_s=float(fn["timeoutInSeconds"]),
-            platform_env=self.principals.environment(fn), command=image.command,
-        )
-
-    async def run(self, fn_id: str, body: bytes, headers: list[tuple[str, str]],
-                  timeout_s: float | None = None) -> FnResponse:
-        """Invoke a function on the local platform; raises FnFailure for platform errors."""
-        fn = self.ctx.store.get(FUNCTION, fn_id)
-        if fn is None:
-            raise FnFailure(404, "NotAuthorizedOrNotFound",
-                            "Authorization failed or requested function not found.")
-        spec = self.spec(fn)
-        if timeout_s is not None:
-            spec.timeout_s = timeout_s
-        response = await self.platform().invoke(spec, body, headers)
-        if response.status != 200:
-            code, message = _platform_error(response)
-            raise FnFailure(response.status, code, message)
-        return response
 
     async def invoke(self, request: Request) -> Response:
         self._version(request)
@@ -531,7 +387,7 @@ class Functions:
         if invoke_type == "detached":
             try:
                 self.spec(fn)  # an image that cannot be pulled fails the call itself
-            except FnFailure as exc:
+            except InvokeFailure as exc:
                 raise OCIError(exc.status, exc.code, exc.message) from None
             timeout = fn.get("detachedModeTimeoutInSeconds")
             task = asyncio.create_task(self._detached(fn_id, body, headers, timeout))
@@ -540,21 +396,13 @@ class Functions:
             return empty_response(request, 202)
         try:
             result = await self.run(fn_id, body, headers)
-        except FnFailure as exc:
+        except InvokeFailure as exc:
             raise OCIError(exc.status, exc.code, exc.message) from None
         out = {name: value for name, value in result.headers
                if name.lower() not in _HOP_HEADERS}
         out[REQUEST_ID_HEADER] = rid
         return Response(result.body, status_code=200, headers=out)
 
-    async def _detached(self, fn_id: str, body: bytes, headers: list[tuple[str, str]],
-                        timeout: int | None) -> None:
-        try:
-            await self.run(fn_id, body, headers, timeout_s=float(timeout) if timeout else None)
-        except FnFailure as exc:
-            log.warning("detached invoke failed", extra={"fn_id": fn_id, "code": exc.code})
-        except Exception:
-            log.exception("detached invoke failed", extra={"fn_id": fn_id})
 
     def routes(self) -> list[Route]:
         base = "/{version}"
@@ -579,34 +427,7 @@ class Functions:
         ]
 
 
-def _platform_error(response: FnResponse) -> tuple[str, str]:
-    try:
-        data = json.loads(response.body)
-        if isinstance(data, dict) and "code" in data:
-            return str(data["code"]), str(data.get("message", ""))
-    except ValueError:
-        pass
-    if response.status == 504:
-        return "FunctionInvokeTimeout", "The function timed out."
-    return "FunctionInvokeExecutionFailed", "The function failed; see its log."
-
-
-def _log_function_line(fn_name: str, line: str) -> None:
-    logging.getLogger(f"fastfn.fn.{fn_name}").info(line)
-
-
-def _clean(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if v is not None}
-
-
-def _filter(items: list[dict[str, Any]], q: Any) -> list[dict[str, Any]]:
-    if q.get("displayName"):
-        items = [i for i in items if i["displayName"] == q["displayName"]]
-    if q.get("id"):
-        items = [i for i in items if i["id"] == q["id"]]
-    if q.get("lifecycleState"):
-        items = [i for i in items if i["lifecycleState"] == q["lifecycleState"]]
-    return items
+_LIST_FILTERS = {"displayName": "displayName", "id": "id", "lifecycleState": "lifecycleState"}
 
 
 def _check_if_match(request: Request, etag: str) -> None:

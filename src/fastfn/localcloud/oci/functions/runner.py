@@ -1,0 +1,148 @@
+"""Running functions on the local Fn platform: the Invoker that Events and invoke use."""
+
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from fastfn.localcloud.oci.core.auth import TokenAuthority
+from fastfn.localcloud.oci.core.context import CloudContext
+from fastfn.localcloud.oci.core.errors import (
+    not_found,
+)
+from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.principals import ResourcePrincipals
+
+if TYPE_CHECKING:
+    from fastfn.localcloud.fn.platform import FnPlatform, FnResponse, FunctionSpec
+
+from fastfn.localcloud.oci.core.invoke import InvokeFailure
+from fastfn.localcloud.oci.functions.models import APPLICATION, FUNCTION
+
+log = logging.getLogger("fastfn.localcloud.oci.functions")
+
+
+
+class FunctionRunner:
+    """Functions' backend for invoking: no HTTP, plain methods over the stored functions."""
+
+    def __init__(self, ctx: CloudContext, images: ImageStore, tokens: TokenAuthority,
+                 max_instances: int = 2) -> None:
+        self.ctx = ctx
+        self.images = images
+        self.principals = ResourcePrincipals(ctx, tokens)
+        self.max_instances = max_instances
+        self._platform: FnPlatform | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+
+    # -- platform ------------------------------------------------------------------------
+
+    def platform(self) -> FnPlatform:
+        if self._platform is None:
+            # Imported on first invoke: a cloud that never runs a function does not pay.
+            from fastfn.localcloud.fn.platform import FnPlatform
+
+            self._platform = FnPlatform(max_instances=self.max_instances,
+                                        log_sink=_log_function_line)
+        return self._platform
+
+
+    async def aclose(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._platform is not None:
+            await self._platform.aclose()
+            self._platform = None
+
+
+    # -- functions -----------------------------------------------------------------------
+
+    def function(self, fn_id: str) -> dict[str, Any]:
+        fn = self.ctx.store.get(FUNCTION, fn_id)
+        if fn is None:
+            raise not_found("function")
+        return fn
+
+
+    async def platform_stop(self, fn_id: str) -> None:
+        if self._platform is not None:
+            await self._platform.stop_function(fn_id)
+
+
+    async def _stop_functions_of(self, app_id: str) -> None:
+        for fn in self.ctx.store.find(FUNCTION, parent=app_id):
+            await self.platform_stop(fn["id"])
+
+
+    # -- invoke --------------------------------------------------------------------------
+
+    def spec(self, fn: dict[str, Any]) -> FunctionSpec:
+        from fastfn.localcloud.fn.platform import FunctionSpec
+
+        app = self.ctx.store.get(APPLICATION, fn["applicationId"])
+        if app is None:
+            raise InvokeFailure(404, "NotAuthorizedOrNotFound", "The application was deleted.")
+        source = fn["sourceDetails"]
+        image = self.images.resolve(source["image"], source.get("imageDigest"))
+        if image is None:
+            # What the real platform answers when it cannot pull the image.
+            raise InvokeFailure(502, "FunctionInvokeImageNotAvailable",
+                            "Failed to pull function image")
+        return FunctionSpec(
+            fn_id=fn["id"], fn_name=fn["displayName"], app_id=app["id"],
+            app_name=app["displayName"], source_dir=image.source_dir, app=image.app,
+            config={**app["config"], **fn["config"]}, memory_mb=fn["memoryInMBs"],
+            timeout_s=float(fn["timeoutInSeconds"]),
+            platform_env=self.principals.environment(fn), command=image.command,
+        )
+
+
+    async def run(self, fn_id: str, body: bytes, headers: list[tuple[str, str]],
+                  timeout_s: float | None = None) -> FnResponse:
+        """Invoke a function on the local platform; raises InvokeFailure for platform errors."""
+        fn = self.ctx.store.get(FUNCTION, fn_id)
+        if fn is None:
+            raise InvokeFailure(404, "NotAuthorizedOrNotFound",
+                            "Authorization failed or requested function not found.")
+        spec = self.spec(fn)
+        if timeout_s is not None:
+            spec.timeout_s = timeout_s
+        response = await self.platform().invoke(spec, body, headers)
+        if response.status != 200:
+            code, message = _platform_error(response)
+            raise InvokeFailure(response.status, code, message)
+        return response
+
+
+    async def _detached(self, fn_id: str, body: bytes, headers: list[tuple[str, str]],
+                        timeout: int | None) -> None:
+        try:
+            await self.run(fn_id, body, headers, timeout_s=float(timeout) if timeout else None)
+        except InvokeFailure as exc:
+            log.warning("detached invoke failed", extra={"fn_id": fn_id, "code": exc.code})
+        except Exception:
+            log.exception("detached invoke failed", extra={"fn_id": fn_id})
+
+
+def _platform_error(response: FnResponse) -> tuple[str, str]:
+    try:
+        data = json.loads(response.body)
+        if isinstance(data, dict) and "code" in data:
+            return str(data["code"]), str(data.get("message", ""))
+    except ValueError:
+        pass
+    if response.status == 504:
+        return "FunctionInvokeTimeout", "The function timed out."
+    return "FunctionInvokeExecutionFailed", "The function failed; see its log."
+
+
+def _log_function_line(fn_name: str, line: str) -> None:
+    logging.getLogger(f"fastfn.fn.{fn_name}").info(line)
+
+
