@@ -46,7 +46,7 @@ def test_log_pump_names_the_process_and_keeps_both_streams(tmp_path: Path) -> No
         sys.stdout.write("no newline at end")
     """), on_line=lambda name, line: lines.append((name, line)))
     proc.start()
-    assert asyncio.run(proc.exited()) == 0
+    assert asyncio.run(proc.wait()) == 0
     proc.kill()
     assert ("talker", "out one") in lines
     assert ("talker", "err one") in lines

@@ -52,10 +52,12 @@ _libc: Any = None
 class ProcessStartError(RuntimeError):
     """A process exited, or did not become ready in time, while starting."""
 
-    def __init__(self, message: str, *, returncode: int | None, output: str) -> None:
+    def __init__(self, message: str, *, returncode: int | None, output: str,
+                 timed_out: bool = False) -> None:
         super().__init__(f"{message}\n{output}" if output else message)
         self.returncode = returncode
         self.output = output
+        self.timed_out = timed_out  # not ready in time (and killed), rather than exited
 
 
 def _log_line(name: str, line: str) -> None:
@@ -232,8 +234,9 @@ class Supervised:
         if self._pump is not None:
             self._pump.join(timeout)
 
-    def _start_error(self, message: str) -> ProcessStartError:
-        return ProcessStartError(message, returncode=self.returncode, output=self.tail())
+    def _start_error(self, message: str, timed_out: bool = False) -> ProcessStartError:
+        return ProcessStartError(message, returncode=self.returncode, output=self.tail(),
+                                 timed_out=timed_out)
 
     def wait_ready(self, ready: Callable[[], bool], timeout: float,
                    interval: float = _POLL_S) -> None:
@@ -247,13 +250,14 @@ class Supervised:
                     f"{self.name} exited with status {self.returncode} while starting")
             if time.monotonic() > deadline:
                 self.kill()
-                raise self._start_error(f"{self.name} was not ready within {timeout:g} s")
+                raise self._start_error(f"{self.name} was not ready within {timeout:g} s",
+                                        timed_out=True)
             time.sleep(interval)
 
     async def await_ready(self, ready: Awaitable[object], timeout: float) -> None:
         """Wait for `ready` (e.g. an inotify CREATE), racing it against the process's exit."""
         readiness = asyncio.ensure_future(ready)
-        exited = asyncio.ensure_future(self.exited())
+        exited = asyncio.ensure_future(self.wait())
         try:
             done, _ = await asyncio.wait({readiness, exited}, timeout=timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
@@ -274,11 +278,12 @@ class Supervised:
                 raise self._start_error(
                     f"{self.name} exited with status {self.returncode} while starting")
         await self.akill()
-        raise self._start_error(f"{self.name} was not ready within {timeout:g} s")
+        raise self._start_error(f"{self.name} was not ready within {timeout:g} s",
+                                timed_out=True)
 
     # -- exit -------------------------------------------------------------------------
 
-    async def exited(self) -> int:
+    async def wait(self) -> int:
         """The exit status, awaited through a pidfd (no thread, no polling)."""
         popen = self.popen
         assert popen is not None, "not started"
@@ -298,7 +303,7 @@ class Supervised:
             os.close(pidfd)
         return popen.wait()
 
-    def _signal(self, sig: int) -> None:
+    def send_signal(self, sig: int) -> None:
         if self.alive:
             assert self.popen is not None
             with contextlib.suppress(ProcessLookupError):
@@ -319,7 +324,7 @@ class Supervised:
         """`sig`, then SIGKILL to the group after `grace_s`. Returns the exit status."""
         if self.popen is None:
             return None
-        self._signal(sig)
+        self.send_signal(sig)
         try:
             self.popen.wait(grace_s)
         except subprocess.TimeoutExpired:
@@ -339,16 +344,16 @@ class Supervised:
     async def astop(self, grace_s: float = 5.0, sig: int = signal.SIGTERM) -> int | None:
         if self.popen is None:
             return None
-        self._signal(sig)
+        self.send_signal(sig)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.exited(), grace_s)
+            await asyncio.wait_for(self.wait(), grace_s)
         return await self.akill()
 
     async def akill(self) -> int | None:
         if self.popen is None:
             return None
         self._kill_group()
-        code = await self.exited()
+        code = await self.wait()
         if self._pump is not None and self._pump.is_alive():
             await asyncio.get_running_loop().run_in_executor(None, self._drain)
         self._forget()
