@@ -611,6 +611,8 @@ class Results:
 
 
 def rotated(items: Sequence[Target], k: int) -> list[Target]:
+    if not items:  # --only named cold-only targets: no warm servers
+        return []
     k %= len(items)
     return list(items[k:]) + list(items[:k])
 
