@@ -52,9 +52,11 @@ RESULTS = HERE / "results"
 
 try:
     from fastfn.localcloud.fn.inotify import DirectoryWatch
+    from fastfn.localcloud.process import Supervised
 except ImportError:  # run with another interpreter than the project venv's
     sys.path.insert(0, str(ROOT / "src"))
     from fastfn.localcloud.fn.inotify import DirectoryWatch
+    from fastfn.localcloud.process import Supervised
 
 SOCKET = "lsnr.sock"
 READY_TIMEOUT_S = 10.0  # the agent gives up after 5 s; we want to see slow starters too
@@ -156,28 +158,22 @@ def child_env(target: Target, sock_dir: Path) -> dict[str, str]:
 
 # --- processes -----------------------------------------------------------------------
 
-_live: set[subprocess.Popen[bytes]] = set()
+_live: set[Supervised] = set()
 
 
-def spawn(target: Target, sock_dir: Path, stdout: int | IO[bytes]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        target.command(sock_dir / SOCKET), cwd=APPS, env=child_env(target, sock_dir),
-        stdin=subprocess.DEVNULL, stdout=stdout,
-        stderr=subprocess.STDOUT if stdout is not subprocess.PIPE else subprocess.DEVNULL,
-    )
+def spawn(target: Target, sock_dir: Path, stdout: int | IO[bytes]) -> Supervised:
+    """Started under the local cloud's supervisor: its own session, killed if we die."""
+    output = stdout if isinstance(stdout, int) else stdout.fileno()
+    proc = Supervised(target.name, target.command(sock_dir / SOCKET), cwd=APPS,
+                      env=child_env(target, sock_dir), output=output)
+    proc.start()
     _live.add(proc)
     return proc
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: Supervised) -> None:
     try:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_GRACE_S)
+        proc.stop(STOP_GRACE_S)
     finally:
         _live.discard(proc)
 
@@ -376,7 +372,7 @@ def expect_hello(target: Target, raw: bytes) -> None:
 
 @dataclass
 class Started:
-    proc: subprocess.Popen[bytes]
+    proc: Supervised
     conn: socket.socket
     socket_ms: float  # exec -> CREATE of lsnr.sock
     connect_ms: float  # exec -> first accepted dial
@@ -394,7 +390,7 @@ async def start_server(target: Target, sock_dir: Path, log: IO[bytes]) -> Starte
             await watch.wait_for(SOCKET, READY_TIMEOUT_S)
         except TimeoutError:
             raise StartError(f"{target.name}: no {SOCKET} within {READY_TIMEOUT_S} s "
-                             f"(exit code {proc.poll()})") from None
+                             f"(exit code {proc.returncode})") from None
     t_create = time.perf_counter()
     try:
         mode = oct(os.stat(sock_path).st_mode & 0o777)
@@ -410,7 +406,7 @@ async def start_server(target: Target, sock_dir: Path, log: IO[bytes]) -> Starte
         except (ConnectionRefusedError, FileNotFoundError):
             conn.close()
             refused += 1
-            if time.perf_counter() > deadline or proc.poll() is not None:
+            if time.perf_counter() > deadline or proc.returncode is not None:
                 raise StartError(f"{target.name}: dial refused {refused} times") from None
             time.sleep(RETRY_S)
     t_conn = time.perf_counter()
@@ -436,10 +432,10 @@ async def cold_once(target: Target) -> ColdSample:
             t0 = time.perf_counter()
             proc = spawn(target, sock_dir, subprocess.PIPE)
             try:
-                assert proc.stdout is not None
-                marker = proc.stdout.read(1)
+                assert proc.popen is not None and proc.popen.stdout is not None
+                marker = proc.popen.stdout.read(1)
                 t_imported = time.perf_counter()
-                code = proc.wait(READY_TIMEOUT_S)
+                code = proc.popen.wait(READY_TIMEOUT_S)
                 t_exit = time.perf_counter()
             finally:
                 stop(proc)
@@ -615,6 +611,8 @@ class Results:
 
 
 def rotated(items: Sequence[Target], k: int) -> list[Target]:
+    if not items:  # --only named cold-only targets: no warm servers
+        return []
     k %= len(items)
     return list(items[k:]) + list(items[:k])
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import socket
 from pathlib import Path
 
 import httpx
@@ -107,3 +110,36 @@ async def test_detached_invoke_is_accepted_with_202(gateway: httpx.AsyncClient):
                                   headers={"Fn-Invoke-Type": "detached",
                                            "Content-Type": "application/json"})
     assert response.status_code == 202
+
+
+def _server_side_of(client_addr: tuple[str, int], server_port: int) -> socket.socket | None:
+    """The accepted connection in this process (the gateway runs in the test's loop)."""
+    for fd_name in os.listdir("/proc/self/fd"):
+        fd = int(fd_name)
+        try:
+            sock = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        try:
+            if (sock.family == socket.AF_INET and sock.getsockname()[1] == server_port
+                    and sock.getpeername() == client_addr):
+                return sock
+        except OSError:
+            pass
+        sock.close()
+    return None
+
+
+async def test_accepted_connections_have_tcp_nodelay(socket_root: Path) -> None:
+    platform = FnPlatform(work_dir=socket_root, log_sink=lambda _n, _l: None)
+    async with GatewayServer(Gateway(platform, [])) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        try:
+            writer.write(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert (await reader.readline()).startswith(b"HTTP/1.1 404")
+            accepted = _server_side_of(writer.get_extra_info("sockname"), server.port)
+            assert accepted is not None
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            writer.close()

@@ -169,7 +169,10 @@ def _client_response(answer: FnResponse) -> FnResponse:
 
 
 def bind_loopback(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY on accepted connections only when
+    # the listening socket says TCP, and without it a request on a kept-alive connection
+    # waits ~44 ms for the client's delayed ACK (Nagle) (issue 14).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)

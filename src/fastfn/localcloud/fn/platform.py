@@ -20,12 +20,11 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +37,7 @@ from fastfn.localcloud.fn.agent_client import (
     check_published_socket,
 )
 from fastfn.localcloud.fn.inotify import DirectoryWatch
+from fastfn.localcloud.process import LineSink, ProcessStartError, Supervised, reap_leftover
 
 log = logging.getLogger("fastfn.localcloud.fn")
 
@@ -115,7 +115,7 @@ class InstanceStartError(Exception):
         self.response = response
 
 
-LogSink = Callable[[str, str], None]
+LogSink = LineSink
 
 
 def _default_log_sink(fn_name: str, line: str) -> None:
@@ -131,8 +131,10 @@ class FunctionInstance:
         self.spec = spec
         self.number = next(self._counter)
         self.socket_dir = root / f"i{self.number}"
+        # Beside the socket directory, not in it: the function's HOME stays its own.
+        self.pid_file = root / f"i{self.number}.pid"
         self.log_sink = log_sink
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: Supervised | None = None
         self.connection: AgentConnection | None = None
         self.refused_dials = 0
         self.socket_mode_at_create: int | None = None
@@ -141,7 +143,6 @@ class FunctionInstance:
         self.last_used = 0.0
         self.calls = 0
         self.generation = 0
-        self._log_tasks: list[asyncio.Task] = []
 
     def environment(self) -> dict[str, str]:
         spec = self.spec
@@ -168,34 +169,20 @@ class FunctionInstance:
         lsnr = self.socket_dir / "lsnr.sock"
         self.started_at = time.perf_counter()
         with DirectoryWatch(self.socket_dir) as watch:
-            self.process = await asyncio.create_subprocess_exec(
-                *self.spec.argv(),
-                cwd=self.spec.source_dir,
-                env=self.environment(),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
-            self._log_tasks = [
-                asyncio.create_task(self._pump(self.process.stdout)),
-                asyncio.create_task(self._pump(self.process.stderr)),
-            ]
-            exited = asyncio.create_task(self.process.wait())
-            created = asyncio.create_task(watch.wait_for("lsnr.sock", INIT_TIMEOUT_S))
-            done, _ = await asyncio.wait({exited, created}, return_when=asyncio.FIRST_COMPLETED)
-            if created not in done:
-                created.cancel()
-                await self._drain_logs()
-                raise InstanceStartError(platform_error(
-                    502, "FunctionInvokeContainerFailed",
-                    f"function process exited with code {self.process.returncode} "
-                    "before listening; see its log"))
-            exited.cancel()
+            self.process = Supervised(
+                self.spec.fn_name, self.spec.argv(), env=self.environment(),
+                cwd=self.spec.source_dir, on_line=self.log_sink, pid_file=self.pid_file)
+            self.process.start()
             try:
-                created.result()
-            except TimeoutError:
+                await self.process.await_ready(watch.wait_for("lsnr.sock", INIT_TIMEOUT_S),
+                                               INIT_TIMEOUT_S)
+            except ProcessStartError as exc:
                 await self.kill()
+                if not exc.timed_out:
+                    raise InstanceStartError(platform_error(
+                        502, "FunctionInvokeContainerFailed",
+                        f"function process exited with code {exc.returncode} "
+                        "before listening; see its log")) from None
                 raise InstanceStartError(platform_error(
                     504, "FunctionInvokeContainerInitTimeout",
                     "Container initialization timed out, please ensure you are using the "
@@ -227,19 +214,9 @@ class FunctionInstance:
                         "function socket refused connections")) from None
                 await asyncio.sleep(0.005)
 
-    async def _pump(self, stream: asyncio.StreamReader | None) -> None:
-        if stream is None:
-            return
-        while line := await stream.readline():
-            self.log_sink(self.spec.fn_name, line.decode(errors="replace").rstrip("\n"))
-
-    async def _drain_logs(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*self._log_tasks), 1.0)
-
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.returncode is None
+        return self.process is not None and self.process.alive
 
     async def call(self, headers: list[tuple[str, str]], body: bytes) -> FnResponse:
         assert self.connection is not None
@@ -253,26 +230,15 @@ class FunctionInstance:
         """SIGTERM, then SIGKILL after the grace period, as the platform stops containers."""
         if self.connection is not None:
             self.connection.close()
-        if self.alive:
-            assert self.process is not None
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), grace_s)
-            except TimeoutError:
-                await self.kill()
-        await self._drain_logs()
+        if self.process is not None:
+            await self.process.astop(grace_s)
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     async def kill(self) -> None:
         if self.connection is not None:
             self.connection.close()
-        if self.alive:
-            assert self.process is not None
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            await self.process.wait()
-        await self._drain_logs()
+        if self.process is not None:
+            await self.process.akill()
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
@@ -295,6 +261,9 @@ class FnPlatform:
         # Short base path: socket paths must stay under 107 bytes.
         self.work_dir = Path(tempfile.mkdtemp(prefix="fastfn-")) if work_dir is None else work_dir
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.work_dir.glob("i*.pid"):  # instances of a run that was killed
+            reap_leftover(leftover)
+            shutil.rmtree(leftover.with_suffix(""), ignore_errors=True)
         self.max_instances = max_instances
         self.idle_timeout_s = idle_timeout_s
         self.log_sink = log_sink or _default_log_sink
