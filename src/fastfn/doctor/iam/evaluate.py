@@ -57,8 +57,13 @@ class CompartmentTree:
             return self.tenancy_id
         if location.by_id:
             return location.name
+        parts = location.name.split(":")
         cur = attached_at
-        for part in location.name.split(":"):
+        here = self.by_id.get(attached_at)
+        # a policy attached in C may name C itself, or its children relative to C
+        if here is not None and here.name.lower() == parts[0].lower():
+            parts = parts[1:]
+        for part in parts:
             nxt = self._children.get((cur, part.lower()))
             if nxt is None:
                 return None
@@ -254,7 +259,7 @@ def holds(cond: Condition, variables: Mapping[str, str]) -> bool:
         if cond.pattern is not None:
             equal = cond.pattern.match(value) is not None
         else:
-            equal = value == cond.value
+            equal = value.lower() == cond.value.lower()  # OCI matching is case-insensitive
         return equal if cond.op == "=" else not equal
     if cond.mode == "all":
         return all(holds(c, variables) for c in cond.items)

@@ -135,7 +135,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _compile_pattern(raw: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else re.escape(c) for c in raw) + r"\Z")
+    body = "".join(".*" if c == "*" else re.escape(c) for c in raw)
+    return re.compile(body + r"\Z", re.IGNORECASE)
 
 
 class _Parser:
