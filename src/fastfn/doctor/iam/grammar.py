@@ -4,6 +4,10 @@ Covers `Allow|Deny <subject> to <verb> <resource-type> | {PERM, ...} in <locatio
 [where <conditions>]`; `Define`, `Endorse` and `Admit` are recognised and kept as text
 (cross-tenancy statements are out of scope for evaluation). Parsing happens once per
 statement; patterns are compiled here so evaluation never compiles a regex.
+
+Left out (not used by our services): time conditions (`before`/`after`, time-of-day
+ranges) and the tag operators `in`/`not in`. Nested `all {..., any {...}}` is accepted;
+Oracle's syntax page shows only one level, real policies nest (facts file: unverified).
 """
 
 from __future__ import annotations
