@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from fastfn.cli import cloud, deploy, dev, invoke, scaffold
+from fastfn.cli import cloud, deploy, dev, iam, invoke, scaffold
 
 app = typer.Typer(
     name="fastfn",
@@ -37,3 +37,4 @@ app.command()(deploy.drift)
 app.command()(deploy.rollback)
 app.command()(deploy.destroy)
 app.add_typer(deploy.ci, name="ci")
+app.add_typer(iam.iam, name="iam")

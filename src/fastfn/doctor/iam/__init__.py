@@ -1,0 +1,1 @@
+"""OCI policy language: parse statements and matching rules, evaluate requests, lint."""
