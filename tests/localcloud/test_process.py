@@ -227,3 +227,26 @@ def test_a_stale_pid_file_spares_an_unrelated_process(tmp_path: Path) -> None:
     pid_file.write_text(f"{os.getpid()} 1\n")  # our pid, but not our start time
     assert reap_leftover(pid_file) is False
     assert not pid_file.exists()
+
+
+def test_a_child_started_from_a_short_lived_thread_outlives_that_thread(tmp_path) -> None:
+    """The parent-death signal follows the process, not the thread that asked for the
+    child (PR_SET_PDEATHSIG alone fires when the forking thread exits)."""
+    import threading
+
+    holder: dict = {}
+
+    def start_in_thread() -> None:
+        child = Supervised("sleeper", [sys.executable, "-c", "import time; time.sleep(30)"])
+        child.start()
+        holder["child"] = child
+
+    thread = threading.Thread(target=start_in_thread)
+    thread.start()
+    thread.join()
+    child = holder["child"]
+    try:
+        time.sleep(0.5)
+        assert child.alive
+    finally:
+        child.kill()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import ctypes
 import ctypes.util
@@ -77,6 +78,26 @@ def _set_parent_death_signal(sig: int, parent: int) -> Callable[[], None]:
             os._exit(1)
 
     return in_child
+
+
+_spawn_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_spawn_lock = threading.Lock()
+
+
+def _spawner() -> concurrent.futures.ThreadPoolExecutor:
+    """The one thread every child is forked from.
+
+    PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process:
+    a child started from a short-lived thread (an HTTP server's per-request thread, a
+    worker pool) would be killed as soon as that thread ended. Forking from one thread
+    that lives as long as the process ties every child to the process.
+    """
+    global _spawn_executor
+    with _spawn_lock:
+        if _spawn_executor is None:
+            _spawn_executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="fastfn-spawner")
+        return _spawn_executor
 
 
 def _start_time(pid: int) -> str | None:
@@ -186,11 +207,13 @@ class Supervised:
         else:
             stderr = subprocess.PIPE if pumped else self.output
         kwargs = {"env": self.env, **self.popen_kwargs}
-        self.popen = subprocess.Popen(
-            self.argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-            start_new_session=True,
-            preexec_fn=_set_parent_death_signal(self.parent_death_signal, os.getpid()),
-            **kwargs)
+        argv, cwd, death = self.argv, self.cwd, self.parent_death_signal
+        self.popen = _spawner().submit(
+            lambda: subprocess.Popen(
+                argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                start_new_session=True,
+                preexec_fn=_set_parent_death_signal(death, os.getpid()), **kwargs)
+        ).result()
         if self.pid_file is not None:
             started = _start_time(self.popen.pid) or "0"
             self.pid_file.write_text(f"{self.popen.pid} {started}\n")
