@@ -186,3 +186,11 @@ def test_reference_error_for_the_manifest() -> None:
     malformed = reference_error("vault:hunter2")
     assert malformed is not None and "hunter2" not in malformed
     assert "'env:NAME'" in malformed
+
+
+def test_an_endpoint_given_to_the_resolver_wins_over_the_environment(
+        aws_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _put(aws_env, "/override/key", "override-value")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
+    resolver = SecretResolver(endpoints={"ssm": aws_env})
+    assert resolver.resolve("ssm:/override/key").reveal() == "override-value"
