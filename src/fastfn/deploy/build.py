@@ -17,13 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from fastfn.deploy.errors import BuildError
 from fastfn.deploy.models import DesiredService
 
 log = logging.getLogger("fastfn.deploy.build")
-
-
-class BuildError(RuntimeError):
-    """The image cannot be produced or named; the message says what to do."""
 
 
 @dataclass(frozen=True)
