@@ -48,7 +48,8 @@ class _TargetArgs:
         self.nsg = nsg or []
 
     def target(self) -> Any:
-        from fastfn.deploy.targets.oci import TargetError, local_cloud_target, oci_target
+        from fastfn.deploy.errors import TargetError
+        from fastfn.deploy.targets.oci import local_cloud_target, oci_target
 
         try:
             if self.oci_profile:
@@ -62,13 +63,9 @@ class _TargetArgs:
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    from fastfn.deploy.build import BuildError
-    from fastfn.deploy.deployer import RollbackError
-    from fastfn.deploy.lock import DeployLocked
-    from fastfn.deploy.models import LimitError
-    from fastfn.deploy.targets.oci import TargetError
+    from fastfn.deploy.errors import EXPECTED_ERRORS
 
-    return (BuildError, DeployLocked, LimitError, RollbackError, TargetError)
+    return EXPECTED_ERRORS
 
 
 def _show(value: Any) -> str:
@@ -152,7 +149,7 @@ def deploy(
 ) -> None:
     """Create or update the stage's application and function so they match the manifest."""
     from fastfn.deploy import deployer
-    from fastfn.deploy.executor import PlanRefused
+    from fastfn.deploy.errors import PlanRefused
 
     manifest, _ = load_service(service_dir, stage)
     target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,

@@ -17,13 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from fastfn.deploy.errors import BuildError
 from fastfn.deploy.models import DesiredService
 
 log = logging.getLogger("fastfn.deploy.build")
-
-
-class BuildError(RuntimeError):
-    """The image cannot be produced or named; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,6 @@ class PrebuiltImage:
 
 
 def build_command_for(service: DesiredService) -> str:
-    from fastfn.deploy.container import platforms_for_shape
+    from fastfn.deploy.container import buildx_command
 
-    platforms = ",".join(platforms_for_shape(service.application.settings["shape"]))
-    return f"docker buildx build --platform {platforms} -t {service.function.image} --push ."
+    return buildx_command(service.application.settings["shape"], service.function.image)

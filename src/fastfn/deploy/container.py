@@ -24,9 +24,14 @@ def platforms_for_shape(shape: str) -> tuple[str, ...]:
         raise ValueError(f"unknown application shape {shape!r}") from None
 
 
-def build_command(manifest: Manifest, image: str) -> str:
-    platforms = ",".join(platforms_for_shape(manifest.shape))
+def buildx_command(shape: str, image: str) -> str:
+    """The one place the build-and-push command is written (Dockerfile header, errors)."""
+    platforms = ",".join(platforms_for_shape(shape))
     return f"docker buildx build --platform {platforms} -t {image} --push ."
+
+
+def build_command(manifest: Manifest, image: str) -> str:
+    return buildx_command(manifest.shape, image)
 
 
 def dockerfile(manifest: Manifest) -> str:

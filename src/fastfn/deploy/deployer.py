@@ -14,16 +14,13 @@ from pathlib import Path
 
 from fastfn.deploy import state as recorded
 from fastfn.deploy.build import BuiltImage
-from fastfn.deploy.executor import Execution, PlanRefused, execute
+from fastfn.deploy.errors import PlanRefused, RollbackError
+from fastfn.deploy.executor import Execution, execute
 from fastfn.deploy.lock import stage_lock
 from fastfn.deploy.models import DesiredService, desired_service, stage_key
 from fastfn.deploy.planner import APICall, Mode, Plan, SettingChange, destroy_plan, drift, plan
 from fastfn.deploy.targets import Target
 from fastfn.manifest import Manifest
-
-
-class RollbackError(RuntimeError):
-    pass
 
 
 @dataclass

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from fastfn.deploy.build import ImageBuilder
+from fastfn.deploy.errors import PlanRefused
 from fastfn.deploy.models import DesiredService
 from fastfn.deploy.planner import APICall, Plan
 
@@ -24,12 +25,6 @@ class Applier(Protocol):
         """Make one mutating call and wait until the platform has finished it; returns
         the id of the resource it created or changed. `ids` maps resource kind to id."""
         ...
-
-
-class PlanRefused(RuntimeError):
-    def __init__(self, plan: Plan) -> None:
-        super().__init__("; ".join(plan.refusals))
-        self.plan = plan
 
 
 @dataclass

@@ -17,15 +17,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from fastfn.deploy.errors import DeployLocked
 from fastfn.deploy.state import STATE_DIR
 
 log = logging.getLogger("fastfn.deploy.lock")
 
 STALE_AFTER_S = 3600.0
-
-
-class DeployLocked(RuntimeError):
-    """Another deploy of this stage is running."""
 
 
 def lock_path(service_dir: Path, stage: str) -> Path:

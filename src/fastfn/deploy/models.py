@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastfn.deploy.errors import LimitError
 from fastfn.manifest import (
     CONFIG_KEY,
     MAX_CONFIG_BYTES,
@@ -30,10 +31,6 @@ TAG_STAGE = "fastfn-stage"
 IMMUTABLE_APPLICATION_SETTINGS = ("shape", "subnet_ids")
 DETACHED_TIMEOUT_RANGE = (5, 3600)
 PROVISIONED_CONCURRENCY_MIN = {128: 40, 256: 20}
-
-
-class LimitError(ValueError):
-    """A desired setting is outside what the platform accepts; found before any call."""
 
 
 @dataclass(frozen=True)

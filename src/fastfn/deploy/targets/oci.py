@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastfn.deploy.build import ImageBuilder, LocalImageBuilder, PrebuiltImage
+from fastfn.deploy.errors import TargetError
 from fastfn.deploy.models import DesiredService, TargetSettings
 from fastfn.deploy.planner import APICall, LiveResource, Observed
 
@@ -22,10 +23,6 @@ log = logging.getLogger("fastfn.deploy.oci")
 WORK_REQUEST_TIMEOUT_S = 600.0
 DONE = {"SUCCEEDED", "FAILED", "CANCELED"}
 LOCAL_SUBNET = "local-subnet"
-
-
-class TargetError(RuntimeError):
-    """The target cannot be reached or a call failed; the message says which."""
 
 
 class OciFunctionsTarget:
