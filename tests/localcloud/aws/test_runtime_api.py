@@ -84,7 +84,7 @@ def test_sigterm_runs_lifespan_shutdown(make_function, tmp_path) -> None:
     assert fn.invoke({"n": 1}).function_error is None
     process = fn._env.process  # the environment's process, as Lambda's shutdown sees it
     process.send_signal(signal.SIGTERM)
-    assert process.wait(10) == 0
+    assert process.popen.wait(10) == 0
     assert marker.read_text() == f"shutdown {process.pid}\n"
 
 

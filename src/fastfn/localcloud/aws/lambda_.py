@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Mapping
 
 from fastfn.localcloud.aws import spawn
 from fastfn.localcloud.aws.runtime_api import Invocation, RuntimeAPI
+from fastfn.localcloud.process import Supervised
 
 # Lambda's own limit on the init phase of an on-demand environment.
 INIT_TIMEOUT_S = 10.0
@@ -53,7 +53,7 @@ def _error(error_type: str, message: str) -> bytes:
 
 
 class _Environment:
-    def __init__(self, process: subprocess.Popen, api: RuntimeAPI) -> None:
+    def __init__(self, process: Supervised, api: RuntimeAPI) -> None:
         self.process = process
         self.api = api
         self.initialized = False
@@ -142,7 +142,7 @@ class LocalFunction:
             return self._invoke(payload, request_id)
 
     def _invoke(self, payload: bytes, request_id: str) -> InvokeResult:
-        if self._env is None or self._env.process.poll() is not None:
+        if self._env is None or not self._env.process.alive:
             self._discard()
             self._env = self._start()
         env = self._env
@@ -156,7 +156,7 @@ class LocalFunction:
         assert invocation.deadline is not None
         while not invocation.done.wait(max(0.0, min(_POLL_S,
                                                     invocation.deadline - time.time()))):
-            if env.process.poll() is not None:
+            if not env.process.alive:
                 code = env.process.returncode
                 self._discard()
                 return InvokeResult(_error("Runtime.ExitError",
@@ -183,7 +183,7 @@ class LocalFunction:
         while not invocation.handed_out.wait(_POLL_S):
             if env.api.init_failed.is_set():
                 return env.api.init_error or _error("Runtime.Unknown", "init failed")
-            if env.process.poll() is not None:
+            if not env.process.alive:
                 if env.api.init_error:
                     return env.api.init_error
                 return _error("Runtime.ExitError", "RequestId: " + invocation.request_id +

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ import urllib.request
 from typing import Any
 
 from fastfn.localcloud.aws import spawn
+from fastfn.localcloud.process import Supervised
 
 REGION = "us-east-1"
 _START_TIMEOUT_S = 30.0
@@ -45,7 +45,7 @@ class LocalAWS:
         self.port = 0
         self.log_path = os.path.join(log_dir or tempfile.mkdtemp(prefix="fastfn-aws-"),
                                      "moto.log")
-        self._process: subprocess.Popen | None = None
+        self._process: Supervised | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -88,7 +88,7 @@ class LocalAWS:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             assert self._process is not None
-            if self._process.poll() is not None:
+            if not self._process.alive:
                 return False
             try:
                 with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/data.json",
