@@ -14,11 +14,12 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from fastfn.runtime.secrets.references import reference_error
+
 MEMORY_MB = (128, 256, 512, 1024, 2048, 3072)
 MAX_TIMEOUT_S = 300
 MAX_CONFIG_BYTES = 4096
 CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SECRET_REF = re.compile(r"^(vault:ocid1\.vaultsecret\.[A-Za-z0-9._-]+|env:[A-Za-z_][A-Za-z0-9_]*)$")
 ROUTE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*$")
 Shape = Literal["GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM"]
 
@@ -45,12 +46,11 @@ def _check_config(config: dict[str, str]) -> dict[str, str]:
 def _check_secrets(secrets: dict[str, str]) -> dict[str, str]:
     _check_config(secrets)
     for key, ref in secrets.items():
-        if not SECRET_REF.match(ref):
-            # Never echo the value: it may be a secret pasted by mistake.
-            raise ValueError(
-                f"secret {key} must be a reference ('vault:ocid1.vaultsecret...' or "
-                "'env:NAME'), not a value"
-            )
+        # One grammar for references, the runtime's: what deploys is what resolves. The
+        # message never echoes the value: it may be a secret pasted by mistake.
+        problem = reference_error(ref)
+        if problem is not None:
+            raise ValueError(f"secret {key} must be a reference, not a value: {problem}")
     return secrets
 
 
