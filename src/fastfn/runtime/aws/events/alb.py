@@ -14,13 +14,13 @@ from http import HTTPStatus
 from fastfn.runtime.asgi.cycle import Response
 from fastfn.runtime.asgi.scope import http_scope, root_path_for, server_from_host
 from fastfn.runtime.aws.events.common import (
-    EventError,
     HttpCall,
     decode_body,
     encode_body,
     grouped,
     headers_from,
     host_header,
+    method_and_path,
 )
 from fastfn.runtime.routes import RouteConfig
 
@@ -44,16 +44,11 @@ def _query(event: dict) -> str:
 
 
 def request(event: dict, config: RouteConfig) -> HttpCall:
-    method = event.get("httpMethod")
-    path = event.get("path") or "/"
-    if not isinstance(method, str) or not method:
-        raise EventError("event field 'httpMethod' must be a non-empty string")
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise EventError("event field 'path' must be a string starting with '/'")
+    method, path = method_and_path(event)
     headers = headers_from(event.get("headers"), event.get("multiValueHeaders"))
     proto = next((v.decode() for k, v in headers if k == b"x-forwarded-proto"), "http")
     scheme = proto if proto in ("http", "https") else "http"
-    scope = http_scope(method.upper(), path, _query(event), headers, scheme=scheme,
+    scope = http_scope(method, path, _query(event), headers, scheme=scheme,
                        root_path=root_path_for(path, config.root_path),
                        server=server_from_host(host_header(headers), scheme))
     return HttpCall(scope, decode_body(event))

@@ -12,13 +12,13 @@ from urllib.parse import urlencode
 from fastfn.runtime.asgi.cycle import Response
 from fastfn.runtime.asgi.scope import http_scope, root_path_for, server_from_host
 from fastfn.runtime.aws.events.common import (
-    EventError,
     HttpCall,
     decode_body,
     encode_body,
     grouped,
     headers_from,
     host_header,
+    method_and_path,
 )
 from fastfn.runtime.routes import RouteConfig
 
@@ -43,12 +43,7 @@ def query_from(event: dict) -> str:
 
 
 def request(event: dict, config: RouteConfig) -> HttpCall:
-    method = event.get("httpMethod")
-    path = event.get("path") or "/"
-    if not isinstance(method, str) or not method:
-        raise EventError("event field 'httpMethod' must be a non-empty string")
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise EventError("event field 'path' must be a string starting with '/'")
+    method, path = method_and_path(event)
     headers = headers_from(event.get("headers"), event.get("multiValueHeaders"))
     context = event["requestContext"]
     full = context.get("path")
@@ -61,7 +56,7 @@ def request(event: dict, config: RouteConfig) -> HttpCall:
     proto = (context.get("protocol") or "HTTP/1.1").rpartition("/")[2]
     scheme = "https"
     source_ip = (context.get("identity") or {}).get("sourceIp")
-    scope = http_scope(method.upper(), path, query_from(event), headers, scheme=scheme,
+    scope = http_scope(method, path, query_from(event), headers, scheme=scheme,
                        root_path=root_path, server=server_from_host(host_header(headers),
                                                                     scheme),
                        client=(source_ip, 0) if source_ip else None)

@@ -99,3 +99,14 @@ def grouped(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, list[str]]:
 def host_header(headers: HeaderList) -> str | None:
     value = header_value(headers, b"host")
     return value.decode("latin-1") if value else None
+
+
+def method_and_path(event: dict) -> tuple[str, str]:
+    """`httpMethod` (upper-cased) and `path` of a REST v1 or ALB event, checked."""
+    method = event.get("httpMethod")
+    path = event.get("path") or "/"
+    if not isinstance(method, str) or not method:
+        raise EventError("event field 'httpMethod' must be a non-empty string")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise EventError("event field 'path' must be a string starting with '/'")
+    return method.upper(), path
