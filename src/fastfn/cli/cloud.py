@@ -39,7 +39,13 @@ def up(
                       f"--state-dir {state_dir})\"[/]", highlight=False)
 
     state_dir.mkdir(parents=True, exist_ok=True)
-    serve(state_dir, port=port, proxy_port=proxy_port, tenancy_file=tenancy, on_ready=ready)
+    from fastfn.localcloud.oci.core.store import StateDamaged
+
+    try:
+        serve(state_dir, port=port, proxy_port=proxy_port, tenancy_file=tenancy,
+              on_ready=ready)
+    except StateDamaged as exc:
+        raise fail(str(exc)) from None
 
 
 @cloud.command()

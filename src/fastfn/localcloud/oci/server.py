@@ -43,7 +43,7 @@ from fastfn.localcloud.oci.core.errors import (
     request_id,
 )
 from fastfn.localcloud.oci.core.layout import StateLayout
-from fastfn.localcloud.oci.core.store import Store
+from fastfn.localcloud.oci.core.store import open_checked
 from fastfn.localcloud.oci.events.api import Events
 from fastfn.localcloud.oci.functions.api import Functions
 from fastfn.localcloud.oci.identity.api import IdentityApi
@@ -151,7 +151,7 @@ class CloudServices:
         self.api_key = load_or_create_key(layout.api_key)
         self.token_key = load_or_create_key(layout.token_key)
         self.fingerprint = fingerprint(self.api_key.public_key())
-        self.store = Store(layout.db)
+        self.store = open_checked(layout.db, (layout.objects,))
         self.ctx = CloudContext(state_dir, self.identity, self.store)
         self.tokens = TokenAuthority(self.token_key, self.identity.tenancy_id)
         self.verifier = SignatureVerifier(self.tokens)

@@ -6,6 +6,8 @@ find things here, so a name changes once.
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,14 @@ class StateLayout:
     def identity(self) -> Path:
         """The tenancy's ids (cloud.json): stable across restarts."""
         return self.root / "cloud.json"
+
+    @property
+    def instances(self) -> Path:
+        """Function instances' socket directories and pid files. Outside the state dir:
+        a unix socket path must stay under 107 bytes. Stable for a given state dir, so the
+        next start of the same cloud finds and stops instances a killed run left behind."""
+        key = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"fastfn-cloud-{key}"
 
     @property
     def db(self) -> Path:

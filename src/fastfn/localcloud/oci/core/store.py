@@ -32,6 +32,32 @@ CREATE INDEX IF NOT EXISTS by_parent_name ON resources (kind, parent, name);
 """
 
 
+class StateDamaged(RuntimeError):
+    """The metadata database is missing, empty or unreadable while the state dir holds
+    data: serving it would look like an empty cloud whose objects have vanished."""
+
+
+def open_checked(db: Path, data_dirs: tuple[Path, ...]) -> Store:
+    """The store at `db`, refusing to start over a damaged one (never silently empty)."""
+    has_data = any(next(d.rglob("*"), None) is not None for d in data_dirs if d.is_dir())
+    what_to_do = (f"restore {db.name} from a backup, or move {db.parent} away to start a "
+                  "new, empty local cloud")
+    if has_data and (not db.exists() or db.stat().st_size == 0):
+        raise StateDamaged(f"{db} is {'missing' if not db.exists() else 'empty'} but "
+                           f"{', '.join(str(d) for d in data_dirs)} still hold data: "
+                           f"{what_to_do}")
+    try:
+        store = Store(db)
+        result = store._db.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StateDamaged(f"{db} is not a readable database ({exc}): {what_to_do}") from exc
+    if result is None or result[0] != "ok":
+        store.close()
+        raise StateDamaged(f"{db} failed its integrity check ({result and result[0]}): "
+                           f"{what_to_do}")
+    return store
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

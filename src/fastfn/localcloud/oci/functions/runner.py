@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from fastfn.localcloud.fn.platform import FnPlatform, FnResponse, FunctionSpec
 
 from fastfn.localcloud.oci.core.invoke import InvokeFailure
+from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.functions.models import APPLICATION, FUNCTION
 
 log = logging.getLogger("fastfn.localcloud.oci.functions")
@@ -46,7 +48,8 @@ class FunctionRunner:
             # Imported on first invoke: a cloud that never runs a function does not pay.
             from fastfn.localcloud.fn.platform import FnPlatform
 
-            self._platform = FnPlatform(max_instances=self.max_instances,
+            self._platform = FnPlatform(work_dir=StateLayout(self.ctx.state_dir).instances,
+                                        max_instances=self.max_instances,
                                         log_sink=_log_function_line)
         return self._platform
 
@@ -58,6 +61,9 @@ class FunctionRunner:
             await asyncio.gather(*self._background, return_exceptions=True)
         if self._platform is not None:
             await self._platform.aclose()
+            # Empty after a clean stop; a killed run leaves its pid files for the next.
+            with contextlib.suppress(OSError):
+                self._platform.work_dir.rmdir()
             self._platform = None
 
 
