@@ -14,10 +14,12 @@ live in the state bucket as `sent/<etag>`, so every function instance sees them:
 3. after the SMTP server accepted the message: overwritten as "sent" (`if_match`).
    On a failure the marker is deleted (`if_match`), so a redelivery starts afresh.
 
-The one window left is a crash after the SMTP server accepted the message and before the
-marker says "sent": after the lease the report is mailed again (at least once, never
-lost). The lease is the function's remaining time plus slack, so a live claimant is never
-overtaken; the duplicate in that window carries the same Message-ID.
+Marking "sent" is retried until the call's deadline, so Object Storage being unreachable
+for a few seconds does not leave the report unmarked. The one window left: the function
+dies (or Object Storage stays unreachable until the call's deadline) after the SMTP server
+accepted the message and before the marker says "sent". Then, after the lease, the report
+is mailed once more, with the same Message-ID (at least once, never lost). The lease is the
+function's remaining time plus slack, so a live claimant is never overtaken.
 """
 
 from __future__ import annotations
@@ -117,21 +119,33 @@ class Claims:
                 raise _error(exc, "cannot take over the report's claim") from None
         return Taken("busy", {})
 
-    def complete(self, claim: Claim, marker: dict[str, Any]) -> bool:
-        """Mark sent. The mail is out whatever happens here, so failures are logged, and
-        retried briefly; never raised."""
+    def complete(self, claim: Claim, marker: dict[str, Any], until: float | None = None) -> bool:
+        """Mark sent. The mail is out whatever happens here, so failures are logged, never
+        raised. Transient failures are retried until `until` (a `time.monotonic()` value:
+        the call's own deadline) with a growing pause: a few seconds of Object Storage
+        being away must not leave the report unmarked, since its lease would then expire
+        and a redelivery would mail it again."""
         marker = {**marker, "state": SENT, "sent_at": time.time()}
-        for attempt in range(3):
+        until = time.monotonic() + 0.6 if until is None else until
+        pause = 0.1
+        attempts = 0
+        while True:
+            attempts += 1
             try:
                 self._put(claim.name, marker, if_match=claim.marker_etag)
+                if attempts > 1:
+                    log.info("report marked sent after retries",
+                             extra={"marker": claim.name, "attempts": attempts})
                 return True
             except Exception as exc:
                 error = _error(exc, "cannot mark the report sent")
-                if not error.retryable:
+                if not error.retryable or time.monotonic() + pause > until:
                     break
-                time.sleep(0.1 * (attempt + 1))
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
         log.error("report mailed but not marked sent: a redelivery after the lease may mail "
-                  "it again", extra={"marker": claim.name, "detail": error.message})
+                  "it again", extra={"marker": claim.name, "detail": error.message,
+                                     "attempts": attempts})
         return False
 
     def release(self, claim: Claim) -> None:
