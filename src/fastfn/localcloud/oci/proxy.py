@@ -170,10 +170,20 @@ class ConnectProxy:
         return [s for s in found if s is not None]
 
     async def _tunnel(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-        if len(head) > MAX_HEADER_BYTES:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        except (asyncio.LimitOverrunError, ValueError):
+            # A head larger than the stream's buffer: answered, not a traceback.
+            writer.write(_HEAD_TOO_LARGE)
             return
-        method, target, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+        if len(head) > MAX_HEADER_BYTES:
+            writer.write(_HEAD_TOO_LARGE)
+            return
+        parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+        if len(parts) != 3 or not parts[1]:
+            writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+            return
+        method, target, _ = parts
         if method.upper() != "CONNECT":
             writer.write(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
             return
@@ -191,6 +201,10 @@ class ConnectProxy:
             await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer))
         finally:
             up_writer.close()
+
+
+_HEAD_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                   b"content-length: 0\r\n\r\n")
 
 
 def _no_delay(writer: asyncio.StreamWriter) -> None:
