@@ -29,12 +29,11 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 log = logging.getLogger("items.database")
 
 PROBE_INTERVAL_S = 0.5
-# A request during an outage asks the probe to try now (unless it tried this recently) and
-# waits this long for that attempt: the first request after the database is back
-# usually succeeds (a probe that must also migrate can take longer), and none waits
-# longer than this for its 503.
+# A request during an outage joins the probe's attempt under way, or starts one (one at a
+# time), and waits this long for it: a database that is down refuses at once, so its 503
+# is fast. An attempt that has already connected (the database is back) is waited for to
+# the end, so the first request after recovery succeeds even when migrating is slow.
 REQUEST_PROBE_WAIT_S = 0.08
-PROBE_MIN_GAP_S = 0.1
 # A probe that neither connects nor fails within this is counted as a failure.
 PROBE_TIMEOUT_S = 2.0
 # SQLSTATE classes that mean the server is going away, not that a statement was wrong:
@@ -92,7 +91,7 @@ class Database:
         self._probe: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._attempt: asyncio.Future[bool] | None = None  # the probe attempt under way
-        self._last_attempt_end = 0.0
+        self._attempt_connected = False  # the attempt under way reached the database
 
     async def open(self, wait_s: float) -> None:
         """Open the pool and migrate, waiting at most `wait_s`: past that (or on any
@@ -138,15 +137,19 @@ class Database:
         REQUEST_PROBE_WAIT_S for the probe's current (or a new) attempt."""
         attempt = self._attempt
         if attempt is None:
-            if time.monotonic() - self._last_attempt_end < PROBE_MIN_GAP_S:
-                return False
             attempt = self._attempt = asyncio.get_running_loop().create_future()
             self._wake.set()
         try:
             async with asyncio.timeout(REQUEST_PROBE_WAIT_S):
                 await asyncio.shield(attempt)
         except TimeoutError:
-            return False
+            if not self._attempt_connected:
+                return False
+            try:  # the database answered this attempt: it is back, finishing up
+                async with asyncio.timeout(2 * PROBE_TIMEOUT_S):
+                    await asyncio.shield(attempt)
+            except TimeoutError:
+                return False
         return self.down_since is None
 
     async def _probe_until_up(self) -> None:
@@ -163,9 +166,9 @@ class Database:
                 self._attempt = asyncio.get_running_loop().create_future()
             attempts += 1
             began = time.monotonic()
+            self._attempt_connected = False
             up = await self._try_once(attempts)
             attempt, self._attempt = self._attempt, None
-            self._last_attempt_end = time.monotonic()
             if up:
                 assert self.down_since is not None
                 log.warning("database back after %.1f s (%d probes, the last %.0f ms)",
@@ -180,6 +183,7 @@ class Database:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
                 conn = await psycopg.AsyncConnection.connect(self._dsn, **self._connect_kwargs)
+                self._attempt_connected = True
                 async with conn:
                     if self.migrated:
                         await conn.execute("SELECT 1")

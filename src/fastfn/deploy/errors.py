@@ -6,10 +6,15 @@ says what went wrong and what to do, and none carries a secret value.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from fastfn.deploy.planner import Plan
+
+class RefusedPlan(Protocol):
+    """What a refusal needs of a plan (errors depend on no pipeline step)."""
+
+    @property
+    def refusals(self) -> Sequence[str]: ...
 
 
 class TargetError(RuntimeError):
@@ -35,7 +40,7 @@ class RollbackError(RuntimeError):
 class PlanRefused(RuntimeError):
     """The plan has refusals (data on `plan.refusals`); nothing was changed."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: RefusedPlan) -> None:
         super().__init__("; ".join(plan.refusals))
         self.plan = plan
 
