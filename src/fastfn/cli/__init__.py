@@ -9,7 +9,8 @@ from fastfn.cli import cloud, deploy, dev, iam, invoke, scaffold
 
 app = typer.Typer(
     name="fastfn",
-    help="Run one FastAPI/ASGI app on OCI Functions, AWS Lambda and instance pools.",
+    help="Run one FastAPI/ASGI app on OCI Functions (local cloud and deploy), as an AWS Lambda "
+         "handler (runtime and local Lambda; no deploy yet) and on VMs (fastfn serve --http).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -20,7 +21,8 @@ app = typer.Typer(
 def serve(
     app_spec: str = typer.Argument(None, metavar="MODULE:APP", help="the ASGI app"),
 ) -> None:
-    """Serve an ASGI app under the Fn http-stream contract (a container's entrypoint)."""
+    """Serve an ASGI app: under the Fn http-stream contract (a container's entrypoint), or
+    with --http over TCP on PORT for VMs. Options: --http, --app-dir DIR, --log-level L."""
     from fastfn.runtime.serve import main
 
     raise typer.Exit(main([app_spec] if app_spec else []))
