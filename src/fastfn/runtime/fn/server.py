@@ -2,40 +2,31 @@
 
 The agent sends one `POST /call` at a time per container over a keep-alive connection,
 so this is deliberately small: httptools parses, each call runs the app in the
-connection's own task, and the whole response is buffered (bodies are capped at 6 MB
-anyway) so the outer status and Content-Length are known before anything is written.
+connection's own task through the shared buffered cycle (`runtime/asgi`), so the outer
+status and Content-Length are known before anything is written. This module is only the
+socket side: HTTP/1.1 parsing, one call at a time per connection, and draining.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
-from typing import Any
 
 import httptools
 
-from fastfn.runtime import logs
-from fastfn.runtime.context import SCOPE_KEY, FnContext, _current
-from fastfn.runtime.failure import CallFailed
+from fastfn.runtime.asgi.host import AppHost
 from fastfn.runtime.fn.bridge import (
     FnConfig,
     HeaderList,
     Rejection,
     build_call,
-    encode_app_response,
     encode_outer_error,
     encode_rejection,
+    encode_result,
 )
 
 log = logging.getLogger("fastfn.call")
-
-
-def _expire(task: asyncio.Task | None, expired: list[bool]) -> None:
-    expired.append(True)
-    if task is not None:
-        task.cancel()
 
 
 class _Call:
@@ -51,25 +42,12 @@ class _Call:
         self.keep_alive = keep_alive
 
 
-class _AppResponse:
-    __slots__ = ("body", "complete", "headers", "size", "started", "status")
-
-    def __init__(self) -> None:
-        self.status = 500
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.size = 0
-        self.started = False
-        self.complete = False
-
-
 class FnServer:
     """Shared by all connections: the app, its config and lifespan state, in-flight calls."""
 
-    def __init__(self, app: Any, config: FnConfig, state: dict | None = None) -> None:
-        self.app = app
+    def __init__(self, host: AppHost, config: FnConfig) -> None:
+        self.host = host
         self.config = config
-        self.state = state if state is not None else {}
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -178,103 +156,11 @@ class CallProtocol(asyncio.Protocol):
             return encode_outer_error(
                 502, f"the Fn agent only sends POST /call, got {call.method.decode()} "
                 f"{call.url.decode('latin-1')}", "", keep_alive)
-        started = time.perf_counter()
         result, ctx = build_call(call.headers, call.body, self.server.config, call.body_size)
         if isinstance(result, Rejection):
             log.warning("call refused: %s", result.error,
                         extra={"call_id": ctx.call_id, "status": result.app_status})
             return encode_rejection(result, ctx.call_id, keep_alive)
-        scope = result
-        scope["state"] = self.server.state.copy()
-        scope[SCOPE_KEY] = ctx
-        token = _current.set(ctx)
-        try:
-            return await self._run_app(scope, call.body, ctx, keep_alive, started)
-        finally:
-            _current.reset(token)
-
-    async def _run_app(self, scope: dict, body: bytes, ctx: FnContext, keep_alive: bool,
-                       started: float) -> bytes:
-        response = _AppResponse()
-        limit = self.server.config.max_body_bytes
-        body_sent = False
-        # Only an app that calls receive() after the body waits for the end of the call:
-        # most never do, so the future is made on demand.
-        finished: asyncio.Future[None] | None = None
-
-        async def receive() -> dict:
-            nonlocal body_sent, finished
-            if not body_sent:
-                body_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            if finished is None:
-                finished = asyncio.get_running_loop().create_future()
-            await finished
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict) -> None:
-            kind = message["type"]
-            if kind == "http.response.start":
-                response.status = message["status"]
-                response.headers = list(message.get("headers") or ())
-                response.started = True
-            elif kind == "http.response.body":
-                chunk = message.get("body", b"")
-                if chunk:
-                    response.size += len(chunk)
-                    if response.size <= limit:
-                        response.body.append(chunk)
-                if not message.get("more_body", False):
-                    response.complete = True
-
-        timer: asyncio.TimerHandle | None = None
-        expired: list[bool] = []
-        task = asyncio.current_task()
-        if ctx.deadline is not None:
-            remaining = ctx.deadline.timestamp() - time.time()
-            if remaining <= 0:
-                log.warning("call arrived after its deadline", extra={"status": 504})
-                return encode_outer_error(504, "the call's Fn-Deadline has passed",
-                                          ctx.call_id, keep_alive)
-            # One timer handle rather than asyncio.timeout(): this is on every call's path.
-            timer = asyncio.get_running_loop().call_later(remaining, _expire, task, expired)
-        try:
-            await self.server.app(scope, receive, send)
-        except asyncio.CancelledError:
-            if not expired:
-                raise
-            if task is not None:
-                task.uncancel()
-            log.error("call timed out at its deadline", extra={"status": 504})
-            return encode_outer_error(504, "the function did not answer before its deadline",
-                                      ctx.call_id, keep_alive)
-        except CallFailed as failed:
-            message = str(failed) or "the function failed the call"
-            log.warning("call failed on purpose: %s", message, extra={"status": 502})
-            return encode_outer_error(502, message, ctx.call_id, keep_alive)
-        except Exception:
-            log.exception("unhandled exception in the app", extra={"status": 502})
-            return encode_outer_error(502, "the function raised an unhandled exception",
-                                      ctx.call_id, keep_alive)
-        finally:
-            if timer is not None:
-                timer.cancel()
-            if finished is not None and not finished.done():
-                finished.set_result(None)
-
-        if not response.started or not response.complete:
-            log.error("app returned without completing a response", extra={"status": 502})
-            return encode_outer_error(502, "the function returned no complete response",
-                                      ctx.call_id, keep_alive)
-        if response.size > limit:
-            log.error("response body over the limit",
-                      extra={"status": 502, "bytes": response.size})
-            return encode_outer_error(
-                502, f"response body is {response.size} bytes; the limit is {limit}",
-                ctx.call_id, keep_alive)
-        payload = b"".join(response.body)
-        # Logged once the response is written: the agent should not wait for our log line.
-        asyncio.get_running_loop().call_soon(
-            logs.access, ctx.call_id, scope["method"], scope["path"], response.status,
-            (time.perf_counter() - started) * 1000)
-        return encode_app_response(response.status, response.headers, payload, keep_alive)
+        outcome = await self.server.host.http(result, call.body, ctx,
+                                              self.server.config.max_body_bytes)
+        return encode_result(outcome, ctx.call_id, keep_alive)

@@ -1,0 +1,166 @@
+"""A function URL on localhost: real HTTP requests become payload-2.0 events for a local
+function, and its results become HTTP responses, as Lambda function URLs do.
+
+A result with `statusCode` is an HTTP response (headers, `cookies` as Set-Cookie headers,
+a base64 body when `isBase64Encoded`); any other result is a 200 JSON response with the
+result as its body; a function error is a 502.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from fastfn.localcloud.aws.lambda_ import LocalFunction
+from fastfn.runtime.aws.events.common import encode_body
+
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+
+
+def build_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes,
+                host: str, client_ip: str) -> dict:
+    parts = urlsplit(target)
+    lowered: dict[str, list[str]] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+        else:
+            lowered.setdefault(key, []).append(value)
+    query: dict[str, list[str]] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        query.setdefault(key, []).append(value)
+    text, is_b64 = encode_body(body, [(k.encode("latin-1"), v[0].encode("latin-1"))
+                                      for k, v in lowered.items()])
+    now = time.time()
+    event: dict = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.path or "/",
+        "rawQueryString": parts.query,
+        "headers": {k: ",".join(v) for k, v in lowered.items()},
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": host.partition(".")[0],
+            "domainName": host,
+            "domainPrefix": host.partition(".")[0],
+            "http": {"method": method, "path": parts.path or "/", "protocol": "HTTP/1.1",
+                     "sourceIp": client_ip, "userAgent": lowered.get("user-agent", [""])[0]},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": is_b64,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = {k: ",".join(v) for k, v in query.items()}
+    if body:
+        event["body"] = text
+    return event
+
+
+def _response_parts(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    try:
+        result = json.loads(payload)
+    except ValueError:
+        result = None
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return 200, [("content-type", "application/json")], payload
+    status = int(result.get("statusCode") or 200)
+    headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+    headers += [("set-cookie", str(c)) for c in result.get("cookies") or ()]
+    body = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body)
+        except (binascii.Error, ValueError):
+            return 502, [("content-type", "application/json")], b'{"Message":null}'
+    else:
+        data = str(body).encode()
+    return status, headers, data
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            self._send(413, [("content-type", "application/json")],
+                       b'{"Message":"Request must be smaller than 6291456 bytes"}')
+            return
+        body = self.rfile.read(length) if length else b""
+        host = self.headers.get("Host") or "localhost"
+        event = build_event(self.command, self.path, list(self.headers.items()), body, host,
+                            self.client_address[0])
+        result = self.server.function.invoke(event)
+        if result.function_error:
+            self._send(502, [("content-type", "application/json")],
+                       b'{"Message":"Internal Server Error"}')
+            return
+        self._send(*_response_parts(result.payload))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, function: LocalFunction, port: int) -> None:
+        self.function = function
+        super().__init__(("127.0.0.1", port), _Handler)
+
+
+class FunctionURL:
+    """`with FunctionURL(fn) as url: httpx.get(url.url + "/path")`."""
+
+    def __init__(self, function: LocalFunction, port: int = 0) -> None:
+        self._server = _Server(function, port)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="lambda-function-url", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FunctionURL:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FunctionURL:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

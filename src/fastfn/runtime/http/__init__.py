@@ -1,0 +1,1 @@
+"""Serving the app over TCP on a VM (OCI instance pools): uvicorn, with graceful drain."""
