@@ -3,8 +3,8 @@
 Services are told apart by path, as their API versions and resource names do not clash
 (`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
 `/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
-`/20160918/...` Identity and Virtual Network). Every request except the health check must
-carry a valid OCI HTTP signature.
+`/20160918/...` Identity, Virtual Network and Compute). Every request except the health
+check must carry a valid OCI HTTP signature.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
+from fastfn.localcloud.oci.compute.api import InstanceConfigurations
 from fastfn.localcloud.oci.core.auth import (
     ApiKey,
     SignatureVerifier,
@@ -171,6 +172,7 @@ class CloudServices:
                                    subnet_ids=self.tenancy.subnet_ids,
                                    max_instances=max_instances)
         self.events = Events(self.ctx, self.functions, retry_delays=event_retry_delays)
+        self.instance_configurations = InstanceConfigurations(self.ctx)
 
     def routes(self) -> list[Route]:
         return [
@@ -179,6 +181,7 @@ class CloudServices:
             *self.secrets.routes(),
             *self.functions.routes(),
             *self.events.routes(),
+            *self.instance_configurations.routes(),
             *IdentityApi(self.tenancy).routes(),
             *NetworkApi(self.tenancy).routes(),
         ]
