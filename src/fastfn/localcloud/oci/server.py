@@ -3,6 +3,7 @@
 Services are told apart by path, as their API versions and resource names do not clash
 (`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
 `/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
+`/20170115/loadBalancers` Load Balancer,
 `/20160918/...` Identity, Virtual Network and Compute). Every request except the health
 check must carry a valid OCI HTTP signature.
 """
@@ -49,6 +50,7 @@ from fastfn.localcloud.oci.events.api import Events
 from fastfn.localcloud.oci.functions.api import Functions
 from fastfn.localcloud.oci.identity.api import IdentityApi
 from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.loadbalancer.api import LoadBalancers
 from fastfn.localcloud.oci.network.api import NetworkApi
 from fastfn.localcloud.oci.objectstorage.api import ObjectStorage
 from fastfn.localcloud.oci.secrets.api import Secrets
@@ -173,6 +175,7 @@ class CloudServices:
                                    max_instances=max_instances)
         self.events = Events(self.ctx, self.functions, retry_delays=event_retry_delays)
         self.instance_configurations = InstanceConfigurations(self.ctx)
+        self.load_balancers = LoadBalancers(self.ctx)
 
     def routes(self) -> list[Route]:
         return [
@@ -182,6 +185,7 @@ class CloudServices:
             *self.functions.routes(),
             *self.events.routes(),
             *self.instance_configurations.routes(),
+            *self.load_balancers.routes(),
             *IdentityApi(self.tenancy).routes(),
             *NetworkApi(self.tenancy).routes(),
         ]
@@ -195,6 +199,7 @@ class CloudServices:
             finally:
                 await self.events.aclose()
                 await self.functions.aclose()
+                await self.load_balancers.aclose()
 
         app = Starlette(
             routes=self.routes(),
