@@ -26,6 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
 from fastfn.localcloud.oci.compute.api import InstanceConfigurations
+from fastfn.localcloud.oci.compute.instances import Instances
+from fastfn.localcloud.oci.computemanagement.api import InstancePools
 from fastfn.localcloud.oci.core.auth import (
     ApiKey,
     SignatureVerifier,
@@ -176,6 +178,9 @@ class CloudServices:
         self.events = Events(self.ctx, self.functions, retry_delays=event_retry_delays)
         self.instance_configurations = InstanceConfigurations(self.ctx)
         self.load_balancers = LoadBalancers(self.ctx)
+        self.instances = Instances(self.ctx)
+        self.instance_pools = InstancePools(self.ctx, self.instance_configurations,
+                                            self.instances, self.load_balancers)
 
     def routes(self) -> list[Route]:
         return [
@@ -186,6 +191,8 @@ class CloudServices:
             *self.events.routes(),
             *self.instance_configurations.routes(),
             *self.load_balancers.routes(),
+            *self.instances.routes(),
+            *self.instance_pools.routes(),
             *IdentityApi(self.tenancy).routes(),
             *NetworkApi(self.tenancy).routes(),
         ]
@@ -199,6 +206,8 @@ class CloudServices:
             finally:
                 await self.events.aclose()
                 await self.functions.aclose()
+                await self.instance_pools.aclose()
+                await self.instances.aclose()
                 await self.load_balancers.aclose()
 
         app = Starlette(

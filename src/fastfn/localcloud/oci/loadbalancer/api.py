@@ -113,6 +113,23 @@ class LoadBalancers:
         bs["backends"].append(backend)
         self._start_checker(lb_id, bs, backend)
 
+    def attach(self, lb_id: str, bs_name: str, ip: str, port: int) -> str:
+        """Add `ip:port` to a backend set (instance pools do this for each instance)."""
+        lb = self._lb(lb_id)
+        bs = self._bs(lb, bs_name)
+        self._add_backend(lb_id, bs, BackendDetails(ip_address=ip, port=port))
+        self._save(lb)
+        return backend_name(ip, port)
+
+    def detach(self, lb_id: str, bs_name: str, name: str) -> None:
+        lb = self.ctx.store.get(LOAD_BALANCER, lb_id)
+        if lb is None or bs_name not in lb["backendSets"]:
+            return
+        bs = lb["backendSets"][bs_name]
+        bs["backends"] = [b for b in bs["backends"] if b["name"] != name]
+        self._stop_checker((lb_id, bs_name, name))
+        self._save(lb)
+
     def _backend_set_doc(self, lb_id: str, details: CreateBackendSetDetails) -> dict[str, Any]:
         bs: dict[str, Any] = {"name": details.name, "policy": details.policy,
                               "healthChecker": details.health_checker.wire(), "backends": []}
@@ -150,9 +167,10 @@ class LoadBalancers:
             "freeformTags": details.freeform_tags or {},
         }
         for name, bs in details.backend_sets.items():
-            lb["backendSets"][name] = self._backend_set_doc(lb["id"], bs)
-        for listener in details.listeners.values():
-            await self._open_listener(lb, listener)
+            lb["backendSets"][name] = self._backend_set_doc(
+                lb["id"], CreateBackendSetDetails(name=name, **dict(bs)))
+        for name, listener in details.listeners.items():
+            await self._open_listener(lb, CreateListenerDetails(name=name, **dict(listener)))
         self._save(lb)
         return self._work_request(request, lb["id"], "CreateLoadBalancer")
 

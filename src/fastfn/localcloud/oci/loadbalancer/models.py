@@ -31,6 +31,14 @@ class BackendDetails(Wire):
     offline: bool = False
 
 
+class BackendSetDetails(Wire):
+    """A backend set inside CreateLoadBalancerDetails: named by its key there."""
+
+    policy: Literal["ROUND_ROBIN", "LEAST_CONNECTIONS", "IP_HASH"] = "ROUND_ROBIN"
+    health_checker: HealthCheckerDetails
+    backends: list[BackendDetails] = []
+
+
 class CreateBackendSetDetails(Wire):
     name: str = Field(min_length=1, max_length=32)
     policy: Literal["ROUND_ROBIN", "LEAST_CONNECTIONS", "IP_HASH"] = "ROUND_ROBIN"
@@ -46,6 +54,14 @@ class UpdateBackendDetails(Wire):
     offline: bool
 
 
+class ListenerDetails(Wire):
+    """A listener inside CreateLoadBalancerDetails: named by its key there."""
+
+    default_backend_set_name: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["HTTP", "TCP"]
+
+
 class CreateListenerDetails(Wire):
     name: str = Field(min_length=1, max_length=255)
     default_backend_set_name: str = Field(min_length=1)
@@ -59,8 +75,8 @@ class CreateLoadBalancerDetails(Wire):
     shape_name: str = Field(min_length=1)
     subnet_ids: list[str] = []
     is_private: bool = False
-    backend_sets: dict[str, CreateBackendSetDetails] = {}
-    listeners: dict[str, CreateListenerDetails] = {}
+    backend_sets: dict[str, BackendSetDetails] = {}
+    listeners: dict[str, ListenerDetails] = {}
     freeform_tags: dict[str, str] | None = None
 
 
