@@ -149,3 +149,39 @@ def test_update_backend_requires_all_four(cloud: LocalCloud) -> None:
         lbc.update_backend(UpdateBackendDetails(weight=1, backup=False, drain=True),
                            lb_id, "api", "127.0.0.9:9")
     assert err.value.status == 400 and "offline" in err.value.message
+
+
+def oci_cli(cloud: LocalCloud, *args: str) -> dict:  # type: ignore[type-arg]
+    # scripts/setup.sh installs the CLI in a venv of its own (see test_oci_cli.py).
+    cli = Path(__file__).resolve().parents[3] / ".tools" / "oci-cli" / "bin" / "oci"
+    assert cli.exists(), "the oci CLI is missing; run scripts/setup.sh"
+    env = {**os.environ, "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True"}
+    done = subprocess.run([str(cli), *args, "--config-file", str(cloud.config_file),
+                           "--endpoint", cloud.endpoint], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+@pytest.mark.slow
+def test_cli_adds_and_drains_a_backend(cloud: LocalCloud) -> None:
+    lbc = cloud.client(oci.load_balancer.LoadBalancerClient)
+    created = lbc.create_load_balancer(CreateLoadBalancerDetails(
+        compartment_id=cloud.compartment_id, display_name="cli-lb", shape_name="flexible",
+        subnet_ids=[]))
+    lb_id = lbc.get_work_request(created.headers["opc-work-request-id"]).data.load_balancer_id
+    lbc.create_backend_set(CreateBackendSetDetails(
+        name="api", health_checker=HealthCheckerDetails(protocol="HTTP", url_path="/health",
+                                                        return_code=200)), lb_id)
+    oci_cli(cloud, "lb", "backend", "create", "--load-balancer-id", lb_id,
+            "--backend-set-name", "api", "--ip-address", "127.0.0.9", "--port", "9",
+            "--weight", "3")
+    oci_cli(cloud, "lb", "backend", "update", "--load-balancer-id", lb_id,
+            "--backend-set-name", "api", "--backend-name", "127.0.0.9:9", "--weight", "3",
+            "--backup", "false", "--drain", "true", "--offline", "false")
+    listed = oci_cli(cloud, "lb", "backend", "list", "--load-balancer-id", lb_id,
+                     "--backend-set-name", "api")["data"]
+    assert [(b["name"], b["weight"], b["drain"]) for b in listed] == [("127.0.0.9:9", 3, True)]
+    health = oci_cli(cloud, "lb", "backend-health", "get", "--load-balancer-id", lb_id,
+                     "--backend-set-name", "api", "--backend-name", "127.0.0.9:9")["data"]
+    assert health["status"] in ("UNKNOWN", "CRITICAL")
