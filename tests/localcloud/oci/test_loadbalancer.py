@@ -26,6 +26,7 @@ from oci.load_balancer.models import (
 )
 
 from fastfn.localcloud.oci import LocalCloud
+from fastfn.localcloud.oci.loadbalancer.health import backend_set_status
 
 APPS = Path(__file__).parent / "apps"
 IPS = ("127.0.0.2", "127.0.0.3")
@@ -185,3 +186,12 @@ def test_cli_adds_and_drains_a_backend(cloud: LocalCloud) -> None:
     health = oci_cli(cloud, "lb", "backend-health", "get", "--load-balancer-id", lb_id,
                      "--backend-set-name", "api", "--backend-name", "127.0.0.9:9")["data"]
     assert health["status"] in ("UNKNOWN", "CRITICAL")
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    ([], "UNKNOWN"), (["OK", "OK"], "OK"), (["OK", "CRITICAL"], "WARNING"),
+    (["OK", "CRITICAL", "CRITICAL"], "CRITICAL"), (["UNKNOWN", "UNKNOWN", "OK"], "UNKNOWN"),
+    (["OK", "OK", "UNKNOWN"], "WARNING"),
+])
+def test_backend_set_status_rules(statuses: list[str], expected: str) -> None:
+    assert backend_set_status(statuses) == expected

@@ -175,3 +175,21 @@ def test_pool_behind_load_balancer(cloud: LocalCloud) -> None:
     assert cm.get_instance_pool(pool.id).data.size == 2
     victim_backend = victim.load_balancer_backends[0].backend_name
     assert victim_backend not in {b.name for b in lbc.list_backends(lb_id, "api").data}
+
+
+def test_pool_bad_input_names_the_field(cloud: LocalCloud) -> None:
+    cm = cloud.client(oci.core.ComputeManagementClient,
+                      retry_strategy=oci.retry.NoneRetryStrategy())
+    v1 = app_configuration(cloud, cm, free_port(), "v1")
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        cm.create_instance_pool(CreateInstancePoolDetails(
+            compartment_id=cloud.compartment_id, instance_configuration_id=v1, size=500,
+            placement_configurations=[CreateInstancePoolPlacementConfigurationDetails(
+                availability_domain="local:AD-1")]))
+    assert err.value.status == 400 and "size" in err.value.message
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        cm.create_instance_pool(CreateInstancePoolDetails(
+            compartment_id=cloud.compartment_id, instance_configuration_id="ocid1.nope",
+            size=1, placement_configurations=[CreateInstancePoolPlacementConfigurationDetails(
+                availability_domain="local:AD-1")]))
+    assert err.value.status == 404
