@@ -45,6 +45,9 @@ class LoadBalancers:
         self.ctx = ctx
         self.checkers: dict[Key, tuple[Checker, asyncio.Task[None]]] = {}
         self.listeners: dict[tuple[str, str], Listener] = {}
+        # The listeners choose a backend for every request: they read this copy of each
+        # load balancer's backends (kept current by _save) rather than the store.
+        self.live: dict[str, dict[str, Any]] = {}
 
     # -- state -----------------------------------------------------------------------------
 
@@ -60,6 +63,7 @@ class LoadBalancers:
         return lb["backendSets"][name]  # type: ignore[no-any-return]
 
     def _save(self, lb: dict[str, Any]) -> None:
+        self.live[lb["id"]] = lb
         self.ctx.store.put(LOAD_BALANCER, lb["id"], lb, parent=lb["compartmentId"],
                            name=lb["displayName"])
 
@@ -81,7 +85,7 @@ class LoadBalancers:
     def eligible(self, lb_id: str, bs_name: str) -> list[dict[str, Any]]:
         """Backends that may take new requests: healthy, not draining, not offline;
         backups only when no primary qualifies."""
-        lb = self.ctx.store.get(LOAD_BALANCER, lb_id)
+        lb = self.live.get(lb_id)
         if lb is None or bs_name not in lb["backendSets"]:
             return []
         usable = [b for b in lb["backendSets"][bs_name]["backends"]
@@ -190,6 +194,7 @@ class LoadBalancers:
         for key in [k for k in self.listeners if k[0] == lb["id"]]:
             await self.listeners.pop(key).stop()
         self.ctx.store.delete(LOAD_BALANCER, lb["id"])
+        self.live.pop(lb["id"], None)
         return self._work_request(request, lb["id"], "DeleteLoadBalancer")
 
     # -- backend sets, listeners ----------------------------------------------------------
