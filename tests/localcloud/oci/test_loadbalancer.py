@@ -18,10 +18,12 @@ import oci
 import pytest
 from oci.load_balancer.models import (
     BackendDetails,
+    BackendSetDetails,
     CreateBackendSetDetails,
     CreateListenerDetails,
     CreateLoadBalancerDetails,
     HealthCheckerDetails,
+    ListenerDetails,
     UpdateBackendDetails,
 )
 
@@ -195,3 +197,21 @@ def test_cli_adds_and_drains_a_backend(cloud: LocalCloud) -> None:
 ])
 def test_backend_set_status_rules(statuses: list[str], expected: str) -> None:
     assert backend_set_status(statuses) == expected
+
+
+def test_listener_on_a_taken_port_is_refused(cloud: LocalCloud) -> None:
+    lbc = cloud.client(oci.load_balancer.LoadBalancerClient,
+                       retry_strategy=oci.retry.NoneRetryStrategy())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(oci.exceptions.ServiceError) as err:
+            lbc.create_load_balancer(CreateLoadBalancerDetails(
+                compartment_id=cloud.compartment_id, display_name="lb", shape_name="flexible",
+                subnet_ids=[], backend_sets={"api": BackendSetDetails(
+                    health_checker=HealthCheckerDetails(protocol="HTTP", url_path="/"))},
+                listeners={"h": ListenerDetails(default_backend_set_name="api", port=port,
+                                                protocol="HTTP")}))
+    assert err.value.status == 409 and str(port) in err.value.message
+    assert lbc.list_load_balancers(cloud.compartment_id).data == []

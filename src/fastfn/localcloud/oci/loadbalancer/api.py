@@ -154,6 +154,12 @@ class LoadBalancers:
         self.listeners[(lb["id"], details.name)] = listener
         lb["listeners"][details.name] = details.wire()
 
+    async def _release(self, lb_id: str) -> None:
+        for key in [k for k in self.checkers if k[0] == lb_id]:
+            self._stop_checker(key)
+        for key in [k for k in self.listeners if k[0] == lb_id]:
+            await self.listeners.pop(key).stop()
+
     # -- load balancers -------------------------------------------------------------------
 
     async def create_lb(self, request: Request) -> Response:
@@ -170,11 +176,16 @@ class LoadBalancers:
             "backendSets": {}, "listeners": {}, "timeCreated": rfc3339(now()),
             "freeformTags": details.freeform_tags or {},
         }
-        for name, bs in details.backend_sets.items():
-            lb["backendSets"][name] = self._backend_set_doc(
-                lb["id"], CreateBackendSetDetails(name=name, **dict(bs)))
-        for name, listener in details.listeners.items():
-            await self._open_listener(lb, CreateListenerDetails(name=name, **dict(listener)))
+        try:
+            for name, bs in details.backend_sets.items():
+                lb["backendSets"][name] = self._backend_set_doc(
+                    lb["id"], CreateBackendSetDetails(name=name, **dict(bs)))
+            for name, listener in details.listeners.items():
+                await self._open_listener(lb, CreateListenerDetails(name=name,
+                                                                    **dict(listener)))
+        except OCIError:
+            await self._release(lb["id"])  # a refused create leaves no task or socket
+            raise
         self._save(lb)
         return self._work_request(request, lb["id"], "CreateLoadBalancer")
 
@@ -189,10 +200,7 @@ class LoadBalancers:
 
     async def delete_lb(self, request: Request) -> Response:
         lb = self._lb(request.path_params["id"])
-        for key in [k for k in self.checkers if k[0] == lb["id"]]:
-            self._stop_checker(key)
-        for key in [k for k in self.listeners if k[0] == lb["id"]]:
-            await self.listeners.pop(key).stop()
+        await self._release(lb["id"])
         self.ctx.store.delete(LOAD_BALANCER, lb["id"])
         self.live.pop(lb["id"], None)
         return self._work_request(request, lb["id"], "DeleteLoadBalancer")
