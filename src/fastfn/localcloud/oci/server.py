@@ -3,8 +3,9 @@
 Services are told apart by path, as their API versions and resource names do not clash
 (`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
 `/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
-`/20160918/...` Identity and Virtual Network). Every request except the health check must
-carry a valid OCI HTTP signature.
+`/20170115/loadBalancers` Load Balancer,
+`/20160918/...` Identity, Virtual Network and Compute). Every request except the health
+check must carry a valid OCI HTTP signature.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
+from fastfn.localcloud.oci.compute.api import InstanceConfigurations
+from fastfn.localcloud.oci.compute.instances import Instances
+from fastfn.localcloud.oci.computemanagement.api import InstancePools
 from fastfn.localcloud.oci.core.auth import (
     ApiKey,
     SignatureVerifier,
@@ -48,6 +52,7 @@ from fastfn.localcloud.oci.events.api import Events
 from fastfn.localcloud.oci.functions.api import Functions
 from fastfn.localcloud.oci.identity.api import IdentityApi
 from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.loadbalancer.api import LoadBalancers
 from fastfn.localcloud.oci.network.api import NetworkApi
 from fastfn.localcloud.oci.objectstorage.api import ObjectStorage
 from fastfn.localcloud.oci.secrets.api import Secrets
@@ -171,6 +176,11 @@ class CloudServices:
                                    subnet_ids=self.tenancy.subnet_ids,
                                    max_instances=max_instances)
         self.events = Events(self.ctx, self.functions, retry_delays=event_retry_delays)
+        self.instance_configurations = InstanceConfigurations(self.ctx)
+        self.load_balancers = LoadBalancers(self.ctx)
+        self.instances = Instances(self.ctx)
+        self.instance_pools = InstancePools(self.ctx, self.instance_configurations,
+                                            self.instances, self.load_balancers)
 
     def routes(self) -> list[Route]:
         return [
@@ -179,6 +189,10 @@ class CloudServices:
             *self.secrets.routes(),
             *self.functions.routes(),
             *self.events.routes(),
+            *self.instance_configurations.routes(),
+            *self.load_balancers.routes(),
+            *self.instances.routes(),
+            *self.instance_pools.routes(),
             *IdentityApi(self.tenancy).routes(),
             *NetworkApi(self.tenancy).routes(),
         ]
@@ -192,6 +206,9 @@ class CloudServices:
             finally:
                 await self.events.aclose()
                 await self.functions.aclose()
+                await self.instance_pools.aclose()
+                await self.instances.aclose()
+                await self.load_balancers.aclose()
 
         app = Starlette(
             routes=self.routes(),

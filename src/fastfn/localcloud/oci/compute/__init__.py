@@ -1,0 +1,1 @@
+"""Local Compute: instance configurations (what a local instance runs)."""

@@ -1,0 +1,1 @@
+"""Local Compute Management: instance pools of local instances, attached to load balancers."""

@@ -1,0 +1,1 @@
+"""Local Load Balancer: backend sets, backends, health checks and a real HTTP listener."""
