@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 from typing import Any
 
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from fastfn.localcloud.oci.core.errors import missing, not_found
 from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
 from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated
 from fastfn.localcloud.oci.core.wire import empty_response, json_response
+from fastfn.localcloud.process import Supervised
 
 log = logging.getLogger("fastfn.localcloud.oci.compute")
 
@@ -38,7 +38,7 @@ def loopback_ip(n: int) -> str:
 class Instances:
     def __init__(self, ctx: CloudContext) -> None:
         self.ctx = ctx
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.procs: dict[str, Supervised] = {}
         self.serial = len(ctx.store.find(INSTANCE))
 
     def get(self, instance_id: str) -> dict[str, Any]:
@@ -78,7 +78,7 @@ class Instances:
 
     def alive(self, instance_id: str) -> bool:
         proc = self.procs.get(instance_id)
-        return proc is not None and proc.poll() is None
+        return proc is not None and proc.alive
 
     async def terminate(self, instance_id: str) -> None:
         doc = self.get(instance_id)

@@ -3,13 +3,12 @@ details on their own loopback "private IP", stopped with SIGTERM then KILL after
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shlex
-import signal
-import subprocess
 import sys
 from typing import Any
+
+from fastfn.localcloud.process import Supervised
 
 TERMINATE_GRACE_S = 10.0
 
@@ -35,19 +34,14 @@ def command_and_env(launch: dict[str, Any], private_ip: str,
     return argv, full_env, metadata.get("workdir"), port
 
 
-def start(launch: dict[str, Any], private_ip: str, name: str) -> tuple[subprocess.Popen[bytes],
-                                                                        int]:
+def start(launch: dict[str, Any], private_ip: str, name: str) -> tuple[Supervised, int]:
     argv, env, cwd, port = command_and_env(launch, private_ip, name)
-    return subprocess.Popen(argv, cwd=cwd, env=env, start_new_session=True), port
+    process = Supervised(name, argv, env=env, cwd=cwd, output=None)  # output as the cloud's
+    process.start()
+    return process, port
 
 
-async def stop(proc: subprocess.Popen[bytes], grace_s: float = TERMINATE_GRACE_S) -> None:
-    """SIGTERM so the app drains, then KILL if it has not exited within the grace."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.to_thread(proc.wait, grace_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        await asyncio.to_thread(proc.wait)
+async def stop(process: Supervised, grace_s: float = TERMINATE_GRACE_S) -> None:
+    """SIGTERM so the app drains, then KILL (the group) if it has not exited in the grace."""
+    if process.alive:
+        await process.astop(grace_s)
