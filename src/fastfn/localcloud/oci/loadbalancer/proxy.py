@@ -13,10 +13,13 @@ import contextlib
 import itertools
 import logging
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from fastfn.localcloud.oci.loadbalancer.api import LoadBalancers
+
+class BackendSource(Protocol):
+    """What a listener asks of the load balancer service: where traffic may go now."""
+
+    def eligible(self, lb_id: str, backend_set: str) -> list[dict[str, Any]]: ...
 
 log = logging.getLogger("fastfn.localcloud.oci.loadbalancer")
 
@@ -66,7 +69,7 @@ async def read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> by
 
 
 class Listener:
-    def __init__(self, lbs: LoadBalancers, lb_id: str, backend_set: str, port: int) -> None:
+    def __init__(self, lbs: BackendSource, lb_id: str, backend_set: str, port: int) -> None:
         self.lbs = lbs
         self.lb_id = lb_id
         self.backend_set = backend_set
