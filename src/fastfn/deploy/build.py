@@ -13,20 +13,18 @@ Two builders share one interface:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from fastfn.deploy.errors import BuildError
 from fastfn.deploy.models import DesiredService
+from fastfn.deploy.steps import Artifact, Push
 
 log = logging.getLogger("fastfn.deploy.build")
 
 
-@dataclass(frozen=True)
-class BuiltImage:
-    image: str  # repository:tag
-    digest: str  # sha256:...
+# A container image, repository:tag plus its digest: the artifact every builder here makes.
+BuiltImage = Artifact
 
 
 class ImageBuilder(Protocol):
@@ -34,8 +32,8 @@ class ImageBuilder(Protocol):
         """The image for this service, without side effects on any target."""
         ...
 
-    def push(self, service: DesiredService, built: BuiltImage) -> None:
-        """Make `built` pullable by the target (idempotent)."""
+    def push(self, step: Push) -> None:
+        """Make the step's artifact pullable by the target (idempotent)."""
         ...
 
 
@@ -53,16 +51,19 @@ class LocalImageBuilder:
         return BuiltImage(image=service.function.image,
                           digest=tree_digest(service.source_dir.resolve(), service.app))
 
-    def push(self, service: DesiredService, built: BuiltImage) -> None:
+    def push(self, step: Push) -> None:
         from fastfn.localcloud.oci.images import ImageStore
 
+        built = step.artifact
+        if step.source_dir is None:
+            raise BuildError(f"{built.image}: nothing to push it from")
         store = ImageStore.open(self.state_dir)
         try:
-            digest = store.put(built.image, service.source_dir, service.app)
+            digest = store.put(built.image, step.source_dir, step.app)
         finally:
             store.store.close()
         if digest != built.digest:  # the directory changed between plan and apply
-            raise BuildError(f"{service.source_dir} changed while deploying "
+            raise BuildError(f"{step.source_dir} changed while deploying "
                              f"({built.digest} planned, {digest} pushed); run again")
         log.info("image pushed", extra={"image": built.image, "digest": digest})
 
@@ -83,7 +84,7 @@ class PrebuiltImage:
         image, digest = self.reference.split("@", 1)
         return BuiltImage(image=image, digest=digest)
 
-    def push(self, service: DesiredService, built: BuiltImage) -> None:
+    def push(self, step: Push) -> None:
         return None  # pushed by whoever built it
 
 

@@ -13,10 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fastfn.deploy import planner
 from fastfn.deploy.build import ImageBuilder, LocalImageBuilder, PrebuiltImage
-from fastfn.deploy.errors import TargetError
-from fastfn.deploy.models import DesiredService, TargetSettings
-from fastfn.deploy.planner import APICall, LiveResource, Observed
+from fastfn.deploy.errors import BuildError, TargetError
+from fastfn.deploy.models import DesiredService, TargetSettings, desired_service
+from fastfn.deploy.planner import LiveResource, Mode, Observed, Plan
+from fastfn.deploy.steps import Artifact, Call, Push, Step
+from fastfn.manifest import Manifest
 
 log = logging.getLogger("fastfn.deploy.oci")
 
@@ -61,6 +64,25 @@ class OciFunctionsTarget:
             where["endpoint"] = self.endpoint
         return where
 
+    # -- pure ---------------------------------------------------------------------------------
+
+    def desired(self, manifest: Manifest, service_dir: Path,
+                stage: str | None) -> DesiredService:
+        return desired_service(manifest, service_dir, stage, self.settings)
+
+    def build(self, desired: DesiredService) -> Artifact:
+        return self.builder.build(desired)
+
+    def plan(self, desired: DesiredService, artifact: Artifact | None, observed: Observed,
+             mode: Mode = "full", force: bool = False) -> Plan:
+        if mode == "destroy":
+            return planner.destroy_plan(desired, observed)
+        if artifact is None:
+            raise BuildError(f"a {mode} plan needs the image")
+        if mode == "rollback":
+            return planner.rollback_plan(desired, artifact, observed)
+        return planner.plan(desired, artifact, observed, mode, force)
+
     # -- read-only --------------------------------------------------------------------------
 
     def observe(self, service: DesiredService) -> Observed:
@@ -102,7 +124,15 @@ class OciFunctionsTarget:
 
     # -- mutating ---------------------------------------------------------------------------
 
-    def apply(self, call: APICall, ids: dict[str, str]) -> str | None:
+    def apply(self, step: Step, ids: dict[str, str]) -> str | None:
+        if isinstance(step, Push):
+            self.builder.push(step)
+            return None
+        if not isinstance(step, Call):  # each call follows its own work request
+            raise TargetError(f"OCI Functions plans no {step.operation} step")
+        return self._call(step, ids)
+
+    def _call(self, call: Call, ids: dict[str, str]) -> str | None:
         import oci
 
         functions = self._client("functions")
@@ -147,7 +177,7 @@ class OciFunctionsTarget:
         self._wait(response.headers.get("opc-work-request-id"), call)
         return resource_id
 
-    def _wait(self, work_request_id: str | None, call: APICall) -> None:
+    def _wait(self, work_request_id: str | None, call: Call) -> None:
         """Follow the work request to its end (20260325 mutations are asynchronous).
 
         The SDK's *_and_wait_for_state helpers cannot be used: in oci 2.189 they call a
