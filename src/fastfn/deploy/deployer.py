@@ -49,7 +49,7 @@ def deploy(manifest: Manifest, service_dir: Path, stage: str | None, target: Tar
     with stage_lock(service_dir, service.stage, "deploy"):
         built = target.build(service)
         the_plan = target.plan(service, built, target.observe(service), mode, force)
-        run = execute(the_plan, service, target, target.builder, on_call)
+        run = execute(the_plan, target, on_call)
         path = _record(service_dir, service, target, run, built, mode)
     return Outcome(the_plan, run, path)
 
@@ -92,7 +92,7 @@ def rollback(manifest: Manifest, service_dir: Path, stage: str | None, target: T
                                target.observe(service), "rollback")
         if not the_plan.ok:
             raise RollbackError("; ".join(the_plan.refusals))
-        run = execute(the_plan, service, target, None, on_call)
+        run = execute(the_plan, target, on_call)
         current.function_id = run.ids.get("function")
         current.record_image(previous.image, previous.digest)
         path = recorded.save(service_dir, current)
@@ -104,7 +104,7 @@ def destroy(manifest: Manifest, service_dir: Path, stage: str | None, target: Ta
     service = desired(manifest, service_dir, stage, target)
     with stage_lock(service_dir, service.stage, "destroy"):
         the_plan = target.plan(service, None, target.observe(service), "destroy")
-        run = execute(the_plan, service, target, None, on_call)
+        run = execute(the_plan, target, on_call)
         recorded.remove(service_dir, service.stage)
     return Outcome(the_plan, run, None)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastfn.deploy.errors import PlanRefused
 from fastfn.deploy.planner import Plan
@@ -33,10 +33,9 @@ class Execution:
         return sum(1 for step in self.done if step.mutating)
 
 
-def execute(plan: Plan, service: Any, target: Target, builder: Any = None,
+def execute(plan: Plan, target: Target,
             on_call: Callable[[Step], None] | None = None) -> Execution:
-    """Run `plan` against `target`. `service` and `builder` are unused: the steps carry
-    what they need and the target pushes its own artifacts (kept for old callers)."""
+    """Run `plan` against `target`; the steps carry what they need (a push its source)."""
     if not plan.ok:
         raise PlanRefused(plan)
     run = Execution(ids=plan.observed.ids())
