@@ -294,7 +294,7 @@ def test_detached_timeout_and_provisioned_concurrency(
         service = desired_service(load(service_dir), service_dir, "dev", target.settings,
                                   extras)
         the_plan = plan(service, target.builder.build(service), target.observe(service))
-        return execute(the_plan, service, target, target.builder).mutating_calls
+        return execute(the_plan, target).mutating_calls
 
     assert apply(FunctionExtras(detached_timeout=600, provisioned_concurrency=40)) == 2
     fn_id = target.observe(desired_service(load(service_dir), service_dir, "dev",
@@ -323,8 +323,7 @@ def test_manifest_carries_detached_timeout_and_provisioned_concurrency(
     manifest_file.write_text(manifest_file.read_text()
                              + "detached_timeout: 900\nprovisioned_concurrency: 40\n")
     service = desired_service(load(service_dir), service_dir, "dev", target.settings)
-    execute(plan(service, target.builder.build(service), target.observe(service)), service,
-            target, target.builder)
+    execute(plan(service, target.builder.build(service), target.observe(service)), target)
     fn = functions.get_function(target.observe(service).function.id).data  # type: ignore[union-attr]
     assert fn.detached_mode_timeout_in_seconds == 900
     assert fn.provisioned_concurrency_config.count == 40

@@ -1,9 +1,8 @@
 """The build stage: the image a stage runs, as a reference plus a digest. No remote calls.
 
-Two builders share one interface:
-- `LocalImageBuilder`: the local cloud's registry stand-in. The digest is computed from
-  the service directory (the same sha256 the store gives on push), so `fastfn plan`
-  knows it without pushing; the executor pushes only when the function needs it.
+Builders share one interface (`ImageBuilder`); the local cloud's own builder, which
+snapshots the service directory into the cloud's image store, lives with the target that
+uses it (`targets/oci/local.py`).
 - `PrebuiltImage`: real OCI. There is no Docker engine inside fastfn: the image is built
   and pushed by `docker buildx build --push` (see `fastfn dockerfile`), in CI or by hand,
   and its `repo:tag@sha256:...` is handed to fastfn. That is the seam where a registry
@@ -12,21 +11,14 @@ Two builders share one interface:
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from fastfn.deploy.errors import BuildError
 from fastfn.deploy.models import DesiredService
+from fastfn.deploy.steps import Artifact, Push
 
-log = logging.getLogger("fastfn.deploy.build")
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    image: str  # repository:tag
-    digest: str  # sha256:...
+# A container image, repository:tag plus its digest: the artifact every builder here makes.
+BuiltImage = Artifact
 
 
 class ImageBuilder(Protocol):
@@ -34,37 +26,9 @@ class ImageBuilder(Protocol):
         """The image for this service, without side effects on any target."""
         ...
 
-    def push(self, service: DesiredService, built: BuiltImage) -> None:
-        """Make `built` pullable by the target (idempotent)."""
+    def push(self, step: Push) -> None:
+        """Make the step's artifact pullable by the target (idempotent)."""
         ...
-
-
-class LocalImageBuilder:
-    """Images for the local cloud: directory snapshots in its ImageStore."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = Path(state_dir)
-
-    def build(self, service: DesiredService) -> BuiltImage:
-        from fastfn.localcloud.oci.images import tree_digest
-
-        if not service.source_dir.is_dir():
-            raise BuildError(f"{service.source_dir} is not a directory")
-        return BuiltImage(image=service.function.image,
-                          digest=tree_digest(service.source_dir.resolve(), service.app))
-
-    def push(self, service: DesiredService, built: BuiltImage) -> None:
-        from fastfn.localcloud.oci.images import ImageStore
-
-        store = ImageStore.open(self.state_dir)
-        try:
-            digest = store.put(built.image, service.source_dir, service.app)
-        finally:
-            store.store.close()
-        if digest != built.digest:  # the directory changed between plan and apply
-            raise BuildError(f"{service.source_dir} changed while deploying "
-                             f"({built.digest} planned, {digest} pushed); run again")
-        log.info("image pushed", extra={"image": built.image, "digest": digest})
 
 
 class PrebuiltImage:
@@ -83,7 +47,7 @@ class PrebuiltImage:
         image, digest = self.reference.split("@", 1)
         return BuiltImage(image=image, digest=digest)
 
-    def push(self, service: DesiredService, built: BuiltImage) -> None:
+    def push(self, step: Push) -> None:
         return None  # pushed by whoever built it
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastfn.deploy import state as recorded
-from fastfn.deploy.build import BuiltImage
 from fastfn.deploy.errors import PlanRefused, RollbackError
 from fastfn.deploy.executor import Execution, execute
 from fastfn.deploy.lock import stage_lock
-from fastfn.deploy.models import DesiredService, desired_service, stage_key
-from fastfn.deploy.planner import APICall, Mode, Plan, SettingChange, destroy_plan, drift, plan
+from fastfn.deploy.models import DesiredService, stage_key
+from fastfn.deploy.planner import Mode, Plan, SettingChange, drift
+from fastfn.deploy.steps import Artifact, Step
 from fastfn.deploy.targets import Target
 from fastfn.manifest import Manifest
 
@@ -32,30 +32,30 @@ class Outcome:
 
 def desired(manifest: Manifest, service_dir: Path, stage: str | None,
             target: Target) -> DesiredService:
-    return desired_service(manifest, service_dir, stage, target.settings)
+    return target.desired(manifest, service_dir, stage)  # limits checked here
 
 
 def make_plan(manifest: Manifest, service_dir: Path, stage: str | None, target: Target,
               mode: Mode = "full", force: bool = False) -> Plan:
-    service = desired(manifest, service_dir, stage, target)  # limits checked here
-    built = target.builder.build(service)
-    return plan(service, built, target.observe(service), mode, force)
+    service = desired(manifest, service_dir, stage, target)
+    built = target.build(service)
+    return target.plan(service, built, target.observe(service), mode, force)
 
 
 def deploy(manifest: Manifest, service_dir: Path, stage: str | None, target: Target,
            mode: Mode = "full", force: bool = False,
-           on_call: Callable[[APICall], None] | None = None) -> Outcome:
+           on_call: Callable[[Step], None] | None = None) -> Outcome:
     service = desired(manifest, service_dir, stage, target)
     with stage_lock(service_dir, service.stage, "deploy"):
-        built = target.builder.build(service)
-        the_plan = plan(service, built, target.observe(service), mode, force)
-        run = execute(the_plan, service, target, target.builder, on_call)
+        built = target.build(service)
+        the_plan = target.plan(service, built, target.observe(service), mode, force)
+        run = execute(the_plan, target, on_call)
         path = _record(service_dir, service, target, run, built, mode)
     return Outcome(the_plan, run, path)
 
 
 def _record(service_dir: Path, service: DesiredService, target: Target, run: Execution,
-            built: BuiltImage, mode: Mode) -> Path:
+            built: Artifact, mode: Mode) -> Path:
     current = recorded.load(service_dir, service.stage) or recorded.StageState(
         service=service.service, stage=service.stage, target=target.describe())
     current.target = target.describe()
@@ -79,7 +79,7 @@ def drift_of(manifest: Manifest, service_dir: Path, stage: str | None,
 
 
 def rollback(manifest: Manifest, service_dir: Path, stage: str | None, target: Target,
-             on_call: Callable[[APICall], None] | None = None) -> Outcome:
+             on_call: Callable[[Step], None] | None = None) -> Outcome:
     """Back to the previous recorded image digest: one update_function call."""
     service = desired(manifest, service_dir, stage, target)
     with stage_lock(service_dir, service.stage, "rollback"):
@@ -88,27 +88,23 @@ def rollback(manifest: Manifest, service_dir: Path, stage: str | None, target: T
         if current is None or previous is None:
             raise RollbackError(f"stage {service.stage!r} has no earlier deployed image "
                                 f"recorded in {recorded.path_for(service_dir, service.stage)}")
-        observed = target.observe(service)
-        fn = observed.function
-        if fn is None:
-            raise RollbackError(f"stage {service.stage!r} has no function deployed")
-        params = {"image": previous.image, "image_digest": previous.digest}
-        call = APICall("update_function", "function", fn.name, fn.id, params)
-        the_plan = Plan(service.service, service.stage, "image-only", [call], [], [],
-                        BuiltImage(previous.image, previous.digest), observed)
-        run = execute(the_plan, service, target, None, on_call)
-        current.function_id = fn.id
+        the_plan = target.plan(service, Artifact(previous.image, previous.digest),
+                               target.observe(service), "rollback")
+        if not the_plan.ok:
+            raise RollbackError("; ".join(the_plan.refusals))
+        run = execute(the_plan, target, on_call)
+        current.function_id = run.ids.get("function")
         current.record_image(previous.image, previous.digest)
         path = recorded.save(service_dir, current)
     return Outcome(the_plan, run, path)
 
 
 def destroy(manifest: Manifest, service_dir: Path, stage: str | None, target: Target,
-            on_call: Callable[[APICall], None] | None = None) -> Outcome:
+            on_call: Callable[[Step], None] | None = None) -> Outcome:
     service = desired(manifest, service_dir, stage, target)
     with stage_lock(service_dir, service.stage, "destroy"):
-        the_plan = destroy_plan(service, target.observe(service))
-        run = execute(the_plan, service, target, None, on_call)
+        the_plan = target.plan(service, None, target.observe(service), "destroy")
+        run = execute(the_plan, target, on_call)
         recorded.remove(service_dir, service.stage)
     return Outcome(the_plan, run, None)
 

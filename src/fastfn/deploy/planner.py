@@ -1,8 +1,9 @@
 """The plan stage: which API calls bring one stage from what exists to what is desired.
 
 Input is the desired service, the built image and what the target observed with
-read-only calls; output is a list of `APICall`s plus a diff of settings, and refusals
-(things fastfn will not do, each with the reason). Nothing here talks to a cloud.
+read-only calls; output is a list of typed steps (`fastfn.deploy.steps`) plus a diff
+of settings, and refusals (things fastfn will not do, each with the reason). Nothing here
+talks to a cloud.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any, Literal
 
 from fastfn.deploy.build import BuiltImage
 from fastfn.deploy.models import IMMUTABLE_APPLICATION_SETTINGS, TAG_STAGE, DesiredService
+from fastfn.deploy.steps import Call, Push, Step
 
-Mode = Literal["full", "image-only"]
-# Operations that change nothing in the cloud (an image push goes to the registry).
-NON_API_OPERATIONS = frozenset({"push_image"})
+# full: every setting and the artifact; image-only: the artifact alone; rollback: an
+# artifact already pushed, put back; destroy: delete the stage's resources.
+Mode = Literal["full", "image-only", "rollback", "destroy"]
 
 
 @dataclass(frozen=True)
@@ -33,22 +35,14 @@ class Observed:
     application: LiveResource | None
     function: LiveResource | None  # settings also carry "image" and "image_digest"
 
+    def ids(self) -> dict[str, str]:
+        """Resource kind -> id of what exists."""
+        found = {"application": self.application, "function": self.function}
+        return {kind: live.id for kind, live in found.items() if live is not None}
 
-@dataclass(frozen=True)
-class APICall:
-    operation: str  # create_application, update_function, push_image, ...
-    resource: Literal["application", "function", "image"]
-    name: str
-    resource_id: str | None  # None while the resource is still to be created
-    params: dict[str, Any]  # target-neutral settings; config values are references only
 
-    @property
-    def mutating(self) -> bool:
-        return self.operation not in NON_API_OPERATIONS
-
-    def to_json(self) -> dict[str, Any]:
-        return {"operation": self.operation, "resource": self.resource, "name": self.name,
-                "resource_id": self.resource_id, "params": self.params}
+# The planner's old name for a mutating call.
+APICall = Call
 
 
 @dataclass(frozen=True)
@@ -68,14 +62,14 @@ class Plan:
     service: str
     stage: str
     mode: Mode
-    calls: list[APICall]
+    calls: list[Step]
     changes: list[SettingChange]  # settings only; the image is a call of its own
     refusals: list[str]
     built: BuiltImage | None
     observed: Observed
 
     @property
-    def api_calls(self) -> list[APICall]:
+    def api_calls(self) -> list[Step]:
         return [call for call in self.calls if call.mutating]
 
     @property
@@ -167,11 +161,10 @@ def plan(service: DesiredService, built: BuiltImage, observed: Observed,
     changes = drift(service, observed)
     refusals = _foreign(app, "application", service.stage) + _foreign(fn, "function",
                                                                       service.stage)
-    calls: list[APICall] = []
+    calls: list[Step] = []
     image = {"image": built.image, "image_digest": built.digest}
     image_changed = fn is None or any(fn.settings.get(k) != v for k, v in image.items())
-    push = APICall("push_image", "image", built.image, None,
-                   {"image": built.image, "digest": built.digest})
+    push = Push(built, service.source_dir, service.app)
 
     def result() -> Plan:
         return Plan(service.service, service.stage, mode, calls if not refusals else [],
@@ -186,7 +179,7 @@ def plan(service: DesiredService, built: BuiltImage, observed: Observed,
                             "image-only update would leave them so. Run a full `fastfn "
                             "deploy`, or pass --force to update only the image anyway")
         elif image_changed:
-            calls += [push, APICall("update_function", "function", fn.name, fn.id, image)]
+            calls += [push, Call("update_function", "function", fn.name, fn.id, image)]
         return result()
 
     for key in IMMUTABLE_APPLICATION_SETTINGS:
@@ -199,36 +192,50 @@ def plan(service: DesiredService, built: BuiltImage, observed: Observed,
     app_changes = [c for c in changes if c.resource == "application"]
     fn_changes = [c for c in changes if c.resource == "function"]
     if app is None:
-        calls.append(APICall("create_application", "application", service.application.name,
+        calls.append(Call("create_application", "application", service.application.name,
                              None, {"compartment_id": service.application.compartment_id,
                                     **service.application.settings,
                                     "tags": service.application.tags}))
     elif app_changes:
-        calls.append(APICall("update_application", "application", app.name, app.id,
+        calls.append(Call("update_application", "application", app.name, app.id,
                              _changed_settings(service.application.settings, app_changes)))
     if image_changed:
         calls.append(push)
     if fn is None:
-        calls.append(APICall("create_function", "function", service.function.name, None,
+        calls.append(Call("create_function", "function", service.function.name, None,
                              {**service.function.settings, **image,
                               "tags": service.function.tags}))
     elif fn_changes or image_changed:
         params = _changed_settings(service.function.settings, fn_changes)
         if image_changed:
             params.update(image)
-        calls.append(APICall("update_function", "function", fn.name, fn.id, params))
+        calls.append(Call("update_function", "function", fn.name, fn.id, params))
     return result()
 
 
 def destroy_plan(service: DesiredService, observed: Observed) -> Plan:
     """Delete the stage's function, then its application (if nothing else lives in it)."""
     refusals = _foreign(observed.application, "application", service.stage)
-    calls = []
+    calls: list[Step] = []
     if observed.function is not None:
-        calls.append(APICall("delete_function", "function", observed.function.name,
+        calls.append(Call("delete_function", "function", observed.function.name,
                              observed.function.id, {}))
     if observed.application is not None:
-        calls.append(APICall("delete_application", "application",
+        calls.append(Call("delete_application", "application",
                              observed.application.name, observed.application.id, {}))
-    return Plan(service.service, service.stage, "full", calls if not refusals else [], [],
-                refusals, None, observed)
+    return Plan(service.service, service.stage, "destroy", calls if not refusals else [],
+                [], refusals, None, observed)
+
+
+def rollback_plan(service: DesiredService, previous: BuiltImage, observed: Observed) -> Plan:
+    """Back to an image pushed before: one update of the function, no push."""
+    fn = observed.function
+    calls: list[Step] = []
+    refusals = []
+    if fn is None:
+        refusals.append(f"stage {service.stage!r} has no function deployed")
+    else:
+        calls.append(Call("update_function", "function", fn.name, fn.id,
+                          {"image": previous.image, "image_digest": previous.digest}))
+    return Plan(service.service, service.stage, "rollback", calls, [], refusals, previous,
+                observed)

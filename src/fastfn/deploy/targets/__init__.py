@@ -1,27 +1,9 @@
-"""Deploy targets. Each observes a stage with read-only calls and applies planned calls;
-the pipeline (models -> build -> plan -> execute -> state) is the same for all."""
+"""Deploy targets: each builds, observes, plans and applies for one platform; the
+pipeline (models -> build -> plan -> execute -> state) is the same for all. The
+interface is `targets.base.Target`; one module or folder per target."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from fastfn.deploy.targets.base import REGISTRY, Target, target_class
 
-from fastfn.deploy.build import ImageBuilder
-from fastfn.deploy.models import DesiredService, TargetSettings
-from fastfn.deploy.planner import APICall, Observed
-
-
-class Target(Protocol):
-    kind: str
-    settings: TargetSettings
-    builder: ImageBuilder
-
-    def observe(self, service: DesiredService) -> Observed:
-        """What exists for this stage, through read-only calls only."""
-        ...
-
-    def apply(self, call: APICall, ids: dict[str, str]) -> str | None:
-        ...
-
-    def describe(self) -> dict[str, str]:
-        """Where this target is (recorded with the stage's state; no credentials)."""
-        ...
+__all__ = ["REGISTRY", "Target", "target_class"]
