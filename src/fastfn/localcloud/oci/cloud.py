@@ -32,11 +32,6 @@ from fastfn.localcloud.oci.server import CloudServices
 log = logging.getLogger("fastfn.localcloud.oci")
 
 C = TypeVar("C")
-# Relative names kept for src/fastfn/deploy/targets/oci.py until it uses running().
-_NAMES = StateLayout(Path())
-CONFIG_DIR = _NAMES.oci_config.parent.as_posix()
-CONFIG_FILE = _NAMES.oci_config.name
-RUNNING_FILE = _NAMES.endpoint_file.as_posix()
 STARTUP_TIMEOUT_S = 30.0
 
 
