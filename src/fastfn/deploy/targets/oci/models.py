@@ -1,8 +1,8 @@
-"""Plain data for the pipeline: what should exist for one service in one stage.
+"""What should exist for one stage on OCI Functions: an application holding one function.
 
 Built from the manifest (`fastfn.yaml`) and the target's settings only; no remote calls.
-Settings are flat dicts with target-neutral keys so the planner can diff them without
-knowing the SDK; each target maps them to its own API.
+Settings are flat dicts under the planner's keys so it diffs them without knowing the SDK;
+`apply.py` maps them to the API.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastfn.deploy.errors import LimitError
+from fastfn.deploy.models import TAG_SERVICE, TAG_STAGE, stage_key
 from fastfn.manifest import (
     CONFIG_KEY,
     MAX_CONFIG_BYTES,
@@ -20,12 +21,6 @@ from fastfn.manifest import (
     Manifest,
     ResolvedFunction,
 )
-
-DEFAULT_STAGE = "default"
-# Tags on every resource fastfn creates: which service and stage owns it. The planner
-# refuses to touch a resource that carries another stage's tag.
-TAG_SERVICE = "fastfn-service"
-TAG_STAGE = "fastfn-stage"
 
 # Application settings OCI fixes at create (UpdateApplicationDetails has no such field).
 IMMUTABLE_APPLICATION_SETTINGS = ("shape", "subnet_ids")
@@ -75,9 +70,9 @@ class DesiredService:
     # Config keys whose values are secret references (never values).
     secret_keys: frozenset[str] = field(default_factory=frozenset)
 
-
-def stage_key(stage: str | None) -> str:
-    return stage or DEFAULT_STAGE
+    def fingerprint(self) -> dict[str, Any]:
+        return {"application": self.application.settings,
+                "function": self.function.settings}
 
 
 @dataclass(frozen=True)
