@@ -108,6 +108,9 @@ class Tenancy:
         self.by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in self.KINDS}
         self.nsg_rules: dict[str, list[dict[str, Any]]] = {}
         self.user_keys: list[ApiKey] = []
+        self.members: dict[str, list[str]] = {}  # group id -> user ids
+        self.repositories: list[dict[str, Any]] = []  # name, compartmentId
+        self.loaded = False  # a tenancy file was given: policies are enforced
         identity = ctx.identity
         self.tenancy = {"id": identity.tenancy_id, "name": identity.tenancy_name,
                         "description": "fastfn local cloud",
@@ -131,6 +134,7 @@ class Tenancy:
             if not isinstance(loaded, dict):
                 raise TenancyFileError(f"{path}: the top level must be a mapping")
             data = loaded
+            tenancy.loaded = True
         tenancy._build(data)
         return tenancy
 
@@ -149,6 +153,20 @@ class Tenancy:
             if ref in (c["name"], c["id"]):
                 return str(c["id"])
         raise TenancyFileError(f"{where}: unknown compartment {ref!r}")
+
+    def _user_id(self, ref: Any, where: str) -> str:
+        for user in self.by_kind["user"]:
+            if ref in (user["name"], user["id"]):
+                return str(user["id"])
+        raise TenancyFileError(f"{where}: unknown user {ref!r}")
+
+    def repository_compartment(self, name: str) -> str:
+        """Where a repository lives: as the file says, else the root compartment (where a
+        first push creates it)."""
+        for repo in self.repositories:
+            if repo["name"] == name:
+                return str(repo["compartmentId"])
+        return self.ctx.identity.tenancy_id
 
     def _substitute(self, value: Any, where: str) -> Any:
         if isinstance(value, str):
@@ -207,9 +225,12 @@ class Tenancy:
             for key in keys:
                 self._add_user_key(doc["id"], key, where)
         for i, spec in enumerate(data.get("groups") or []):
-            self.by_kind["group"].append(self._base(
-                "group", spec, f"groups[{i}]", compartment="root", name=spec.get("name"),
-                lifecycleState="ACTIVE", skip=("members",)))
+            group = self._base("group", spec, f"groups[{i}]", compartment="root",
+                               name=spec.get("name"), lifecycleState="ACTIVE",
+                               skip=("members",))
+            self.by_kind["group"].append(group)
+            self.members[group["id"]] = [
+                self._user_id(ref, f"groups[{i}].members") for ref in spec.get("members") or []]
         for i, spec in enumerate(data.get("dynamic_groups") or []):
             where = f"dynamic_groups[{i}]"
             if not spec.get("matching_rule"):
@@ -224,6 +245,14 @@ class Tenancy:
             self.by_kind["policy"].append(self._base(
                 "policy", spec, where, name=spec.get("name"), lifecycleState="ACTIVE",
                 description=spec.get("description", spec.get("name"))))
+
+        for i, spec in enumerate(data.get("repositories") or []):
+            where = f"repositories[{i}]"
+            if not isinstance(spec, dict) or not spec.get("name"):
+                raise TenancyFileError(f"{where}: every entry needs a name")
+            self.repositories.append({"name": str(spec["name"]),
+                                      "compartmentId": self._compartment_id(
+                                          spec.get("compartment"), where)})
 
         self.by_kind["vault"].append({"id": identity.vault_id, "displayName": "local",
                                       "compartmentId": identity.compartment_id})
