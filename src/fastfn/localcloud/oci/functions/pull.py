@@ -91,7 +91,7 @@ class ImagePullCheck:
         all_services = next(s for s in self.tenancy.by_kind["service"]
                             if s["cidrBlock"].startswith("all-"))
         table = self._doc("routeTable", subnet.get("routeTableId"))
-        rules = table.get("routeRules", []) if table else []
+        rules = (table.get("routeRules") or []) if table else []
         routed = False
         for rule in rules:
             target = rule.get("networkEntityId") or ""
@@ -100,7 +100,7 @@ class ImagePullCheck:
                 if (sgw is not None and rule.get("destination") == all_services["cidrBlock"]
                         and not sgw.get("blockTraffic")
                         and any(s["serviceId"] == all_services["id"]
-                                for s in sgw.get("services", []))):
+                                for s in sgw.get("services") or [])):
                     routed = True
                 if self._doc("natGateway", target) and rule.get("destination") == ANYWHERE:
                     routed = True
@@ -114,7 +114,7 @@ class ImagePullCheck:
         for sl_id in subnet.get("securityListIds") or []:
             sl = self._doc("securityList", sl_id) or {}
             if any(_egress_to_registry(r, all_services["cidrBlock"])
-                   for r in sl.get("egressSecurityRules", [])):
+                   for r in sl.get("egressSecurityRules") or []):
                 return None
         return (f"no security list of subnet {subnet.get('displayName')} has a stateful "
                 f"egress rule to {all_services['cidrBlock']} or 0.0.0.0/0 (protocol all)")

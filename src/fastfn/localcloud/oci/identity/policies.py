@@ -87,23 +87,30 @@ def check_matching_rule(rule: Any) -> str:
 
 
 class CreatedIam:
-    """Policies and dynamic groups created through the API, in the store and in the
-    tenancy's lists; `changed` runs after each write (the authorizer rebuilds)."""
+    """Policies and dynamic groups written through the API: kept in the store and applied
+    over the tenancy file's (an update or delete of a file's policy is kept as an override,
+    so the fix made with `oci iam policy update` survives a restart); `changed` runs after
+    each write (the authorizer rebuilds)."""
 
     def __init__(self, tenancy: Tenancy, changed: Callable[[], None]) -> None:
         self.tenancy = tenancy
         self.store = tenancy.ctx.store
         self.changed = changed
-        for kind, tenancy_kind in ((POLICY, "policy"), (DYNAMIC_GROUP, "dynamicGroup")):
-            tenancy.by_kind[tenancy_kind].extend(self.store.find(kind))
+        for kind in (POLICY, DYNAMIC_GROUP):
+            docs = self._docs(kind)
+            for stored in self.store.find(kind):
+                docs[:] = [d for d in docs if d["id"] != stored["id"]]
+                if not stored.get("deleted"):
+                    docs.append(stored)
 
-    def _kind(self, kind: str) -> str:
-        return "policy" if kind == POLICY else "dynamicGroup"
+    def _docs(self, kind: str) -> list[dict[str, Any]]:
+        return self.tenancy.by_kind["policy" if kind == POLICY else "dynamicGroup"]
 
     def create(self, kind: str, doc: dict[str, Any]) -> dict[str, Any]:
-        docs = self.tenancy.by_kind[self._kind(kind)]
+        docs = self._docs(kind)
         if any(d["name"].lower() == doc["name"].lower() for d in docs):
-            raise invalid(f"A {self._kind(kind)} named {doc['name']!r} already exists.")
+            raise invalid(f"A {'policy' if kind == POLICY else 'dynamic group'} named "
+                          f"{doc['name']!r} already exists.")
         short = "policy" if kind == POLICY else "dynamicgroup"
         doc = {**doc, "id": ocid(short, ""), "timeCreated": rfc3339(now()),
                "lifecycleState": "ACTIVE", "freeformTags": doc.get("freeformTags", {}),
@@ -114,20 +121,22 @@ class CreatedIam:
         return doc
 
     def update(self, kind: str, id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
-        doc = self.store.get(kind, id)
-        if doc is None:
+        docs = self._docs(kind)
+        current = next((d for d in docs if d["id"] == id), None)
+        if current is None:
             return None
-        doc.update(changes)
+        doc = {**current, **changes}
         self.store.put(kind, id, doc, name=doc["name"])
-        docs = self.tenancy.by_kind[self._kind(kind)]
         docs[:] = [doc if d["id"] == id else d for d in docs]
         self.changed()
         return doc
 
     def delete(self, kind: str, id: str) -> bool:
-        if not self.store.delete(kind, id):
+        docs = self._docs(kind)
+        current = next((d for d in docs if d["id"] == id), None)
+        if current is None:
             return False
-        docs = self.tenancy.by_kind[self._kind(kind)]
+        self.store.put(kind, id, {"id": id, "deleted": True}, name=current["name"])
         docs[:] = [d for d in docs if d["id"] != id]
         self.changed()
         return True
