@@ -217,3 +217,21 @@ def test_every_table_entry_names_a_real_route(tmp_path: Path) -> None:
                             network.RULES, objectstorage.RULES, secrets.RULES)
             for k in table}
     assert keys - declared == set()
+
+
+def test_invoking_a_function_needs_use_fn_invocation(env: dict[str, Any]) -> None:
+    cloud = env["cloud"]
+    management = cloud.client(oci.functions.FunctionsManagementClient)
+    app_id = management.create_application(oci.functions.models.CreateApplicationDetails(
+        compartment_id=cloud.compartment_id, display_name="invokable",
+        subnet_ids=[cloud.subnet_id])).data.id
+    fn = management.create_function(oci.functions.models.CreateFunctionDetails(
+        display_name="f", application_id=app_id, memory_in_mbs=128,
+        source_details=oci.functions.models.CreateContainerImageFunctionSourceDetails(
+            image="fra.ocir.io/ns/repo/f:1",
+            image_digest="sha256:" + "0" * 64))).data
+    invoke = oci.functions.FunctionsInvokeClient(env["config"],
+                                                 service_endpoint=cloud.endpoint)
+    error = refused(lambda: invoke.invoke_function(fn.id, invoke_function_body=b"{}",
+                                                   retry_strategy=NO_RETRY))
+    assert (error.status, error.code) == GENERIC

@@ -28,6 +28,7 @@ policies:
       - Allow service faas to use virtual-network-family in tenancy
 """
 NO_RETRY = oci.retry.NoneRetryStrategy()
+pytestmark = pytest.mark.slow  # each deploys and runs the mailer (~5 s)
 
 
 @pytest.fixture

@@ -80,6 +80,7 @@ def _invoke(cloud: LocalCloud, function: Any) -> Any:
         {"name": "Test", "description": "Test"}), retry_strategy=NO_RETRY)
 
 
+@pytest.mark.slow
 def test_seed_001_invoke_fails_as_recorded_then_the_fix_makes_it_work(
         cloud: LocalCloud, items_db: DatabaseLogin) -> None:
     with psycopg.connect(items_db.dsn, autocommit=True) as conn:
