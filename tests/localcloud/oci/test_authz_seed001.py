@@ -6,7 +6,7 @@ invoke inserting the row. The other causes of the same error come from the netwo
 
 from __future__ import annotations
 
-import base64
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -17,17 +17,10 @@ from typing import Any
 import oci
 import psycopg
 import pytest
-from oci.functions.models import (
-    CreateApplicationDetails,
-    CreateContainerImageFunctionSourceDetails,
-    CreateFunctionDetails,
-)
-from oci.vault.models import Base64SecretContentDetails, CreateSecretDetails
 
 from fastfn.localcloud.oci import LocalCloud
 from fastfn.localcloud.oci.server import CloudServices
 from fastfn.localcloud.postgres import DatabaseLogin
-from fastfn.manifest import load
 
 from support.items import EXAMPLES
 
@@ -47,30 +40,14 @@ def cloud() -> Iterator[LocalCloud]:
 
 
 def _deploy(cloud: LocalCloud, items_db: DatabaseLogin) -> Any:
-    identity = cloud.client(oci.identity.IdentityClient)
-    sandbox = next(c for c in identity.list_compartments(cloud.tenancy_id).data
-                   if c.name == "Sandbox")
-    network = cloud.client(oci.core.VirtualNetworkClient)
-    subnet = next(s for s in network.list_subnets(sandbox.id).data if s.display_name == "private")
-    secret = cloud.client(oci.vault.VaultsClient).create_secret(CreateSecretDetails(
-        compartment_id=sandbox.id, vault_id=cloud.vault_id, key_id="ocid1.key.oc1..local",
-        secret_name="items-dsn", secret_content=Base64SecretContentDetails(
-            content_type="BASE64", content=base64.b64encode(items_db.dsn.encode()).decode()),
-    )).data
-    service = EXAMPLES / "items"
-    settings = load(service).resolve()
-    config = settings.function_config()
-    config["DATABASE_URL"] = f"vault:{secret.id}"
-    image = f"fra.ocir.io/{cloud.namespace}/hello-world-app/postgres-inserter:0a1b2c3"
-    cloud.images.put(image, service, settings.app)  # CI's build and push
-    management = cloud.client(oci.functions.FunctionsManagementClient)
-    app = management.create_application(CreateApplicationDetails(
-        compartment_id=sandbox.id, display_name="hello-world-app",
-        subnet_ids=[subnet.id])).data
-    return management.create_function(CreateFunctionDetails(
-        display_name="postgres-inserter", application_id=app.id, memory_in_mbs=512,
-        timeout_in_seconds=60, config=config,
-        source_details=CreateContainerImageFunctionSourceDetails(image=image))).data
+    """The example's own script (examples/items/seed001.py), as a user runs it."""
+    spec = importlib.util.spec_from_file_location("items_seed001", EXAMPLES / "items" /
+                                                  "seed001.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.deploy(cloud.config, cloud.endpoint, cloud.images, cloud.namespace,
+                         cloud.vault_id, items_db.dsn)
 
 
 def _invoke(cloud: LocalCloud, function: Any) -> Any:
