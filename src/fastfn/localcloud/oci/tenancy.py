@@ -1,5 +1,7 @@
-"""The tenancy: identity and networking resources, read-only, loaded from a YAML file
-(served by identity/api.py and network/api.py).
+"""The tenancy: identity and networking resources loaded from a YAML file (served by
+identity/api.py and network/api.py; policies and dynamic groups may also be created or
+changed through the Identity API, see identity/policies.py). A loaded file turns policy
+enforcement on (core/authz.py).
 
 The file describes what a tenancy holds so that tools (the doctor) can read it through
 the real IdentityClient and VirtualNetworkClient. Keys are the SDK's attribute names in
@@ -8,8 +10,12 @@ snake_case; resources refer to each other by name. Example (seed 001's recorded 
     tenancy: {name: acme, home_region: eu-frankfurt-1}
     compartments:
       - {name: Sandbox}
+    users:
+      - {name: ci, api_keys: ["-----BEGIN PUBLIC KEY-----\n..."]}   # signs as this user
     groups:
-      - {name: CI-CD-Deployers}
+      - {name: CI-CD-Deployers, members: [ci]}
+    repositories:   # where images live (default: the root, as a first push creates them)
+      - {name: hello-world-app/postgres-inserter, compartment: root}
     dynamic_groups:
       - name: PostgresInserterFunctionDG
         matching_rule: >-
