@@ -130,7 +130,8 @@ def suggest(
     if group:
         subject = f"group {group}"
     else:
-        subject = f"dynamic-group {dynamic_group or 'fastfn-' + principal[-8:].lower()}"
+        suffix = "".join(c for c in principal if c.isalnum())[-8:].lower()
+        subject = f"dynamic-group {dynamic_group or 'fastfn-' + suffix}"
     found_statements = run_suggest(records, subject, principal)
     if as_json:
         print(json.dumps([asdict(s) for s in found_statements], indent=2))

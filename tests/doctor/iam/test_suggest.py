@@ -4,6 +4,7 @@ real run on a recording local cloud) no broader than setup.yaml's three statemen
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,12 @@ def test_suggest_on_the_mailer_is_no_broader_than_setup_yaml(tmp_path: Path) -> 
             ("SMTP_USERNAME_SECRET_OCID", "smtp-username"),
             ("SMTP_PASSWORD_SECRET_OCID", "smtp-password"))}
 
+    from fastfn.localcloud.oci.core.layout import StateLayout
+
+    from support.mailer import PASSWORD, USER
+
+    recorded = StateLayout(state).operations.read_text()
+    assert PASSWORD not in recorded and USER not in recorded  # names and ids, no values
     result = CliRunner().invoke(app, [
         "iam", "suggest", "--state-dir", str(state), "--principal", applied.function_id,
         "--dynamic-group", "usagereports-function-dg"])
@@ -123,7 +130,6 @@ def test_suggest_on_the_mailer_is_no_broader_than_setup_yaml(tmp_path: Path) -> 
                          applied.function_id, tenancy)
     # Everything the mailer did is allowed by the suggestion...
     from fastfn.localcloud.oci.core.authz import read_operations
-    from fastfn.localcloud.oci.core.layout import StateLayout
 
     done = [r for r in read_operations(StateLayout(state).operations)
             if r["principal"]["id"] == applied.function_id]
@@ -145,3 +151,29 @@ def test_suggest_on_the_mailer_is_no_broader_than_setup_yaml(tmp_path: Path) -> 
                     probes += 1
                     assert theirs.authorize(fn, request).allowed, (rtype, perm, variables)
     assert probes > 0
+
+
+def test_suggest_cli_errors_say_what_to_do(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["iam", "suggest", "--state-dir", str(tmp_path)])
+    assert missing.exit_code == 2
+    assert "--record" in missing.output
+    log = tmp_path / "iam" / "operations.jsonl"
+    log.parent.mkdir(parents=True)
+    two = [record("GetObject", "objects", ("OBJECT_READ",)),
+           {**record("GetObject", "objects", ("OBJECT_READ",)),
+            "principal": {"kind": "resource", "id": "ocid1.fnfunc.oc1..g", "type": "fnfunc"}}]
+    log.write_text("".join(json.dumps(r) + "\n" for r in two))
+    ambiguous = runner.invoke(app, ["iam", "suggest", "--state-dir", str(tmp_path)])
+    assert ambiguous.exit_code == 2
+    assert "ocid1.fnfunc.oc1..f" in ambiguous.output and "ocid1.fnfunc.oc1..g" in ambiguous.output
+    chosen = runner.invoke(app, ["iam", "suggest", "--state-dir", str(tmp_path), "--principal",
+                                 "ocid1.fnfunc.oc1..g", "--json"])
+    assert chosen.exit_code == 0
+    statement = json.loads(chosen.output)[0]["statement"]
+    assert statement.startswith("Allow dynamic-group fastfn-") and ".." not in \
+        statement.split(" to ")[0]
+    assert " to read objects in compartment id ocid1.compartment.oc1..c" in statement
+    log.write_text("{not json\n")
+    broken = runner.invoke(app, ["iam", "suggest", "--state-dir", str(tmp_path)])
+    assert broken.exit_code == 2 and "Traceback" not in broken.output
