@@ -164,11 +164,13 @@ class LocalCloud:
                  region: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  proxy_port: int | None = 0,
                  event_retry_delays: tuple[float, ...] | None = None,
-                 max_instances: int = 2, record_operations: bool = False) -> None:
+                 max_instances: int = 2, record_operations: bool = False,
+                 enforce: bool | None = None) -> None:
         self.state_dir = Path(state_dir)
+        # enforce: None = when a tenancy file is loaded (the default), or forced on/off
         self._args = dict(tenancy_file=tenancy_file, region=region,
                           event_retry_delays=event_retry_delays, max_instances=max_instances,
-                          record_operations=record_operations)
+                          record_operations=record_operations, enforce=enforce)
         self._host, self._port, self._proxy_port = host, port, proxy_port
         self._thread: threading.Thread | None = None
         self._runner: _Runner | None = None
