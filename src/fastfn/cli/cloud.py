@@ -43,11 +43,12 @@ def up(
 
     state_dir.mkdir(parents=True, exist_ok=True)
     from fastfn.localcloud.oci.core.store import StateDamaged
+    from fastfn.localcloud.oci.tenancy import TenancyFileError
 
     try:
         serve(state_dir, port=port, proxy_port=proxy_port, tenancy_file=tenancy,
               on_ready=ready, record_operations=record)
-    except StateDamaged as exc:
+    except (StateDamaged, TenancyFileError) as exc:
         raise fail(str(exc)) from None
 
 

@@ -235,3 +235,19 @@ def test_invoking_a_function_needs_use_fn_invocation(env: dict[str, Any]) -> Non
     error = refused(lambda: invoke.invoke_function(fn.id, invoke_function_body=b"{}",
                                                    retry_strategy=NO_RETRY))
     assert (error.status, error.code) == GENERIC
+
+
+def test_a_tenancy_with_a_bad_statement_is_refused_at_start(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fastfn.cli import app
+
+    bad = tmp_path / "tenancy.yaml"
+    bad.write_text("policies:\n  - name: p\n    statements:\n"
+                   "      - Allow group devs to read objects in nowhere\n")
+    result = CliRunner().invoke(app, ["cloud", "up", "--state-dir", str(tmp_path / "s"),
+                                      "--port", "0", "--proxy-port", "0", "--tenancy",
+                                      str(bad)])
+    assert result.exit_code == 1
+    assert "policy p" in result.output and "column" in result.output
+    assert "Traceback" not in result.output
