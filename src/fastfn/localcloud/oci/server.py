@@ -4,8 +4,8 @@ Services are told apart by path, as their API versions and resource names do not
 (`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
 `/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
 `/20170115/loadBalancers` Load Balancer,
-`/20160918/...` Identity, Virtual Network and Compute). Every request except the health
-check must carry a valid OCI HTTP signature.
+`/20160918/...` Identity, Virtual Network, Compute and Container Registry). Every
+request except the health check must carry a valid OCI HTTP signature.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
+from fastfn.localcloud.oci.artifacts.api import ArtifactsApi
 from fastfn.localcloud.oci.compute.api import InstanceConfigurations
 from fastfn.localcloud.oci.compute.instances import Instances
 from fastfn.localcloud.oci.computemanagement.api import InstancePools
@@ -195,6 +196,7 @@ class CloudServices:
             *self.instance_pools.routes(),
             *IdentityApi(self.tenancy).routes(),
             *NetworkApi(self.tenancy).routes(),
+            *ArtifactsApi(self.tenancy, self.images).routes(),
         ]
 
     def app(self) -> Starlette:

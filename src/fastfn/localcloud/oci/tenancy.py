@@ -22,6 +22,11 @@ snake_case; resources refer to each other by name. Example (seed 001's recorded 
           - Allow group CI-CD-Deployers to manage functions-family in compartment Sandbox
     vaults:
       - {name: main, compartment: Sandbox}
+    container_repositories:       # others appear in the root compartment on first push
+      - {name: hello-world-app/postgres-inserter, compartment: Sandbox}
+    container_image_signatures:   # by image ref; the signature list the doctor reads
+      - {image: "fra.ocir.io/acme/hello-world-app/postgres-inserter:1",
+         kms_key_id: "ocid1.key...", kms_key_version_id: "ocid1.keyversion..."}
     vcns:
       - name: sandbox-vcn
         compartment: Sandbox
@@ -101,13 +106,14 @@ class Tenancy:
 
     KINDS = ("compartment", "user", "group", "dynamicGroup", "policy", "vault", "vcn",
              "subnet", "routeTable", "serviceGateway", "natGateway", "internetGateway",
-             "securityList", "networkSecurityGroup", "service")
+             "securityList", "networkSecurityGroup", "service", "containerRepository")
 
     def __init__(self, ctx: CloudContext) -> None:
         self.ctx = ctx
         self.by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in self.KINDS}
         self.nsg_rules: dict[str, list[dict[str, Any]]] = {}
         self.user_keys: list[ApiKey] = []
+        self.container_image_signatures: list[dict[str, Any]] = []
         identity = ctx.identity
         self.tenancy = {"id": identity.tenancy_id, "name": identity.tenancy_name,
                         "description": "fastfn local cloud",
@@ -224,6 +230,16 @@ class Tenancy:
             self.by_kind["policy"].append(self._base(
                 "policy", spec, where, name=spec.get("name"), lifecycleState="ACTIVE",
                 description=spec.get("description", spec.get("name"))))
+
+        for i, spec in enumerate(data.get("container_repositories") or []):
+            self.by_kind["containerRepository"].append(self._base(
+                "containerRepo", spec, f"container_repositories[{i}]",
+                displayName=spec.get("name"), lifecycleState="AVAILABLE",
+                isPublic=bool(spec.get("is_public", False)), isImmutable=False,
+                namespace=identity.namespace))
+        self.container_image_signatures = [
+            dict(s) for s in data.get("container_image_signatures") or []
+            if isinstance(s, dict)]
 
         self.by_kind["vault"].append({"id": identity.vault_id, "displayName": "local",
                                       "compartmentId": identity.compartment_id})
