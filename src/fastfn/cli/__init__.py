@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from fastfn.cli import cloud, deploy, dev, iam, invoke, scaffold
+from fastfn.cli import cloud, deploy, dev, doctor, iam, invoke, scaffold
 
 app = typer.Typer(
     name="fastfn",
@@ -40,3 +40,4 @@ app.command()(deploy.rollback)
 app.command()(deploy.destroy)
 app.add_typer(deploy.ci, name="ci")
 app.add_typer(iam.iam, name="iam")
+app.command()(doctor.doctor)
