@@ -11,7 +11,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from fastfn.cli import app
-from tests.doctor.conftest import seed001, with_statement
+
+from support.doctor import seed001, with_statement
 
 FUNC_YAML = """schema_version: 20180708
 name: postgres-inserter

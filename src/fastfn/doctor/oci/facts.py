@@ -58,6 +58,7 @@ class Facts:
     dynamic_groups: list[Any] = field(default_factory=list)
     repository: Any = None
     images: list[Any] = field(default_factory=list)  # in the function's repository
+    tagged: list[Any] = field(default_factory=list)  # images the function's tag names now
     signatures: list[Any] = field(default_factory=list)  # of the function's image
     platforms: list[str] | None = None  # from the registry manifest, when readable
     errors: dict[str, str] = field(default_factory=dict)
@@ -242,6 +243,10 @@ def _gather_image(facts: Facts, clients: Clients, read: Any) -> None:
     repo = facts.repository
     facts.images = read("container images", lambda: _all(
         art.list_container_images, repo.compartment_id, repository_id=repo.id)) or []
+    if ref.tag:
+        facts.tagged = read("tagged images", lambda: _all(
+            art.list_container_images, repo.compartment_id, repository_id=repo.id,
+            version=ref.tag)) or []
     digest = facts.image_digest
     image = next((i for i in facts.images if i.digest == digest), None)
     policy = getattr(facts.application, "image_policy_config", None)

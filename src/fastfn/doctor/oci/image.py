@@ -55,8 +55,7 @@ def check(facts: Facts) -> list[Finding]:
     digest = facts.image_digest
     image = next((i for i in facts.images if i.digest == digest), None)
     if image is None:
-        tagged = next((i for i in facts.images if ref.tag and any(
-            v.version == ref.tag for v in (i.versions or []))), None)
+        tagged = facts.tagged[0] if facts.tagged else None
         if tagged is not None:
             fix = (f"oci fn function update --function-id {facts.function_id} --image "
                    f"{facts.image_text} --image-digest {tagged.digest} (the digest the tag points "
