@@ -223,3 +223,38 @@ def test_wrong_function_is_a_policy_or_missing_not_a_key_problem(deploy: Deploy)
         d.function_id = "ocid1.fnfunc.oc1.eu-frankfurt-1.nothere"
         finding = d.findings("access.function")[0]
         assert finding.status == "fail" and "not a key problem" in finding.cause
+
+
+@pytest.mark.parametrize(("shape", "platforms", "expected"), [
+    ("GENERIC_X86_ARM", ["linux/amd64"], "fail"),
+    ("GENERIC_ARM", ["linux/amd64"], "fail"),
+    ("GENERIC_X86_ARM", ["linux/amd64", "linux/arm64"], "ok"),
+    ("GENERIC_ARM", ["linux/arm64"], "ok"),
+])
+def test_architecture_from_the_registry_manifest(deploy: Deploy, shape: str,
+                                                 platforms: list[str], expected: str) -> None:
+    with deploy(shape=shape, platforms=platforms) as d:
+        finding = d.findings("image.architecture")[0]
+        assert finding.status == expected, finding
+        if expected == "fail":
+            assert "--platform linux/" in finding.fix
+        assert d.status("image.architecture", registry=False) == "skip"
+
+
+@pytest.mark.slow
+def test_container_command(deploy: Deploy) -> None:
+    uds = ["uvicorn", "main:app", "--uds", "/tmp/iofs/lsnr.sock"]
+    with deploy(command=uds) as d:
+        finding = d.findings("container.cmd")[0]
+        assert finding.status == "fail" and "the image's config" in finding.cause
+        assert finding.fix.startswith('CMD ["fastfn", "serve"')
+        # without the registry, the Dockerfile in the service directory is read
+        (d.service_dir / "Dockerfile").write_text(
+            "FROM python:3.12-slim\nCMD uvicorn main:app --host 0.0.0.0 --port 8080\n")
+        finding = d.findings("container.cmd", registry=False)[0]
+        assert finding.status == "fail" and "TCP" in finding.cause
+        (d.service_dir / "Dockerfile").write_text(
+            'FROM python:3.12-slim\nCMD ["fastfn", "serve", "main:app"]\n')
+        assert d.status("container.cmd", registry=False) == "ok"
+    with deploy() as d:
+        assert d.status("container.cmd") == "ok"

@@ -37,8 +37,11 @@ def _cli(cloud: Any, fid: str, service_dir: Path, *extra: str) -> Any:
                                     "--cloud-state", str(cloud.state_dir), *extra])
 
 
+SEED_CMD = ["uvicorn", "main:app", "--uds", "/tmp/iofs/lsnr.sock"]
+
+
 def test_seed_001_names_the_cause_and_the_fix(deploy: Callable[..., Any]) -> None:
-    with deploy() as d:
+    with deploy(command=SEED_CMD) as d:
         (d.service_dir / "func.yaml").write_text(FUNC_YAML)
         (d.service_dir / "Dockerfile").write_text(DOCKERFILE)
         result = _cli(d.cloud, d.function_id, d.service_dir, "--json")

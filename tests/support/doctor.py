@@ -14,6 +14,7 @@ import yaml
 
 from fastfn.doctor.findings import Finding, Report
 from fastfn.doctor.oci.facts import Clients
+from fastfn.doctor.oci.registry import signed_reader
 from fastfn.doctor.oci.run import diagnose
 from fastfn.doctor.service import read_service
 from fastfn.localcloud.oci import LocalCloud
@@ -31,10 +32,12 @@ class Deployed:
     def __init__(self, cloud: LocalCloud, function_id: str, service_dir: Path) -> None:
         self.cloud, self.function_id, self.service_dir = cloud, function_id, service_dir
 
-    def report(self, service_dir: Path | None = None, expected_timeout: int | None = None
-               ) -> Report:
+    def report(self, service_dir: Path | None = None, expected_timeout: int | None = None,
+               registry: bool = True) -> Report:
         service = read_service(service_dir or self.service_dir, expected_timeout)
-        return diagnose(Clients(self.cloud.config, endpoint=self.cloud.endpoint),
+        config, endpoint = self.cloud.config, self.cloud.endpoint
+        reader = signed_reader(config, endpoint) if registry else None
+        return diagnose(Clients(config, endpoint=endpoint, registry=reader),
                         self.function_id, service)
 
     def findings(self, check: str, **kwargs: Any) -> list[Finding]:
@@ -53,6 +56,8 @@ def _by_name(docs: list[dict[str, Any]], name: str) -> str:
 @contextmanager
 def deployed(tmp_path: Path, tenancy: dict[str, Any], *, image: str = IMAGE,
              pushed: str | None = None, config: dict[str, str] | None = None,
+             command: list[str] | None = None, platforms: list[str] | None = None,
+             shape: str = "GENERIC_X86",
              timeout: int = 60, nsgs: tuple[str, ...] = (),
              image_policy: dict[str, Any] | None = None,
              subnet: str = "private") -> Iterator[Deployed]:
@@ -62,13 +67,13 @@ def deployed(tmp_path: Path, tenancy: dict[str, Any], *, image: str = IMAGE,
     (src / "main.py").write_text(APP)
     (root / "tenancy.yaml").write_text(yaml.safe_dump(tenancy))
     with LocalCloud(root / "state", tenancy_file=root / "tenancy.yaml") as cloud:
-        cloud.images.put(pushed or image, src, "main:app")
+        cloud.images.put(pushed or image, src, "main:app", command, platforms)
         by_kind = cloud.services.tenancy.by_kind  # type: ignore[union-attr]
         sandbox = _by_name(by_kind["compartment"], "Sandbox")
         fns = cloud.client(oci.functions.FunctionsManagementClient)
         m = oci.functions.models
         app = fns.create_application(m.CreateApplicationDetails(
-            compartment_id=sandbox, display_name="hello-world-app",
+            compartment_id=sandbox, display_name="hello-world-app", shape=shape,
             subnet_ids=[_by_name(by_kind["subnet"], subnet)],
             network_security_group_ids=[_by_name(by_kind["networkSecurityGroup"], n)
                                         for n in nsgs] or None,

@@ -20,10 +20,14 @@ from fastfn.cli.deploy import AS_JSON, CLOUD_STATE, DIR_ARG, OCI_CONFIG, OCI_PRO
 STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 
 
-def _clients(cloud_state: Path, oci_profile: str | None, oci_config: str | None) -> Any:
+def _clients(cloud_state: Path, oci_profile: str | None, oci_config: str | None,
+             registry_user: str | None) -> Any:
+    import os
+
     import oci
 
     from fastfn.doctor.oci.facts import Clients
+    from fastfn.doctor.oci.registry import RegistryReader, signed_reader
 
     if oci_profile:
         try:
@@ -37,14 +41,18 @@ def _clients(cloud_state: Path, oci_profile: str | None, oci_config: str | None)
             token = Path(config["security_token_file"]).expanduser().read_text().strip()
             key = oci.signer.load_private_key_from_file(config["key_file"])
             signer = oci.auth.signers.SecurityTokenSigner(token, key)
-        return Clients(config, signer=signer)
+        token = os.environ.get("FASTFN_OCIR_TOKEN")
+        login = (registry_user, token) if registry_user and token else None
+        return Clients(config, signer=signer, registry=RegistryReader(login=login))
     from fastfn.localcloud.oci import running
 
     cloud = running(cloud_state)
     if cloud is None:
         raise fail(f"no local cloud is running on {cloud_state}: start one with "
                    f"`fastfn cloud up --state-dir {cloud_state}`, or pass --oci-profile", 2)
-    return Clients(oci.config.from_file(str(cloud.config_file)), endpoint=cloud.endpoint)
+    config = oci.config.from_file(str(cloud.config_file))
+    return Clients(config, endpoint=cloud.endpoint,
+                   registry=signed_reader(config, cloud.endpoint))
 
 
 def _function_id(service_dir: Path, stage: str | None, given: str | None) -> str:
@@ -91,7 +99,12 @@ def doctor(
     function_id: str = typer.Option(None, "--function-id",
                                     help="the function's OCID (default: the stage's deploy)"),
     cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
-    oci_config: str = OCI_CONFIG, as_json: bool = AS_JSON,
+    oci_config: str = OCI_CONFIG,
+    registry_user: str = typer.Option(
+        None, "--registry-user", envvar="FASTFN_OCIR_USER",
+        help="OCIR login <namespace>/<user> to read image manifests (real OCI; the auth "
+             "token comes from FASTFN_OCIR_TOKEN)"),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Diagnose a deployed function (read-only): image, registry, policies, network,
     config, API key, func.yaml and CMD; each finding with its fix. Exit 1 on failures."""
@@ -99,7 +112,7 @@ def doctor(
     from fastfn.doctor.service import read_service
 
     fid = _function_id(service_dir, stage, function_id)
-    clients = _clients(cloud_state, oci_profile, oci_config)
+    clients = _clients(cloud_state, oci_profile, oci_config, registry_user)
     service = read_service(service_dir, _expected_timeout(service_dir, stage)) \
         if service_dir.is_dir() else None
     report = diagnose(clients, fid, service)

@@ -61,6 +61,7 @@ class Facts:
     tagged: list[Any] = field(default_factory=list)  # images the function's tag names now
     signatures: list[Any] = field(default_factory=list)  # of the function's image
     platforms: list[str] | None = None  # from the registry manifest, when readable
+    image_command: list[str] | None = None  # the image's Entrypoint + Cmd, when readable
     errors: dict[str, str] = field(default_factory=dict)
     service: ServiceFiles | None = None
     clients: Any = None  # for checks that probe (the API-key check)
@@ -104,8 +105,9 @@ class Clients:
     """The SDK clients the doctor reads with (made on first use)."""
 
     def __init__(self, config: dict[str, Any], endpoint: str | None = None,
-                 signer: Any = None) -> None:
+                 signer: Any = None, registry: Any = None) -> None:
         self.config, self.endpoint, self.signer = config, endpoint, signer
+        self.registry = registry  # a registry.RegistryReader, or None: not read
         self._made: dict[str, Any] = {}
 
     def kwargs(self) -> dict[str, Any]:
@@ -243,6 +245,15 @@ def _gather_image(facts: Facts, clients: Clients, read: Any) -> None:
     repo = facts.repository
     facts.images = read("container images", lambda: _all(
         art.list_container_images, repo.compartment_id, repository_id=repo.id)) or []
+    if clients.registry is not None and facts.image_digest in {i.digest for i in facts.images}:
+        from fastfn.doctor.oci.registry import RegistryUnreadable
+
+        try:
+            name = f"{ref.namespace}/{ref.repository}" if ref.namespace else ref.repository
+            config = clients.registry.image_config(ref.host, name, str(facts.image_digest))
+            facts.platforms, facts.image_command = list(config.platforms), list(config.command)
+        except RegistryUnreadable as exc:
+            facts.errors["registry manifest"] = str(exc)
     if ref.tag:
         facts.tagged = read("tagged images", lambda: _all(
             art.list_container_images, repo.compartment_id, repository_id=repo.id,

@@ -40,9 +40,13 @@ def _keys(node: Any, path: str = "") -> list[tuple[str, str]]:
 
 def check(facts: Facts) -> list[Finding]:
     service = facts.service
+    if facts.image_command is not None:
+        command, source = facts.image_command, "the image's config"
+    else:
+        command, source = (service.command if service else None), "the Dockerfile"
+    out: list[Finding] = [_command(command, source)]
     if service is None:
-        return [skip(FUNC_YAML, "no service directory given")]
-    out: list[Finding] = []
+        return [*out, skip(FUNC_YAML, "no service directory given")]
     if service.func_yaml_error:
         out.append(fail(FUNC_YAML, service.func_yaml_error))
     elif service.func_yaml is None:
@@ -54,18 +58,17 @@ def check(facts: Facts) -> list[Finding]:
             out.append(warn(FUNC_YAML, f"func.yaml {where}: {cause}", fix))
         if not hits:
             out.append(ok(FUNC_YAML, "func.yaml holds no keys that OCI ignores"))
-    out.append(_command(service.command))
     return out
 
 
-def _command(command: list[str] | None) -> Finding:
+def _command(command: list[str] | None, source: str) -> Finding:
     if command is None:
-        return skip(CMD, "no Dockerfile in the service directory")
+        return skip(CMD, "neither the image's config nor a Dockerfile could be read")
     if not command:
-        return fail(CMD, "the Dockerfile's last stage has no CMD or ENTRYPOINT: the "
-                         "container exits and invoke fails (502 'Invalid Image'/init error)",
+        return fail(CMD, f"{source}: no CMD or ENTRYPOINT: the container exits and invoke "
+                         "fails (502 'Invalid Image'/init error)",
                     'CMD ["fastfn", "serve", "main:app"] (fastfn dockerfile writes it)')
-    text = " ".join(command)
+    text = f"{source}: " + " ".join(command)
     words = text.replace("/", " ").split()
     if "fastfn" in words and "serve" in words and "--http" not in words:
         return ok(CMD, f"{text}: serves the Fn http-stream contract")

@@ -4,8 +4,9 @@ Services are told apart by path, as their API versions and resource names do not
 (`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
 `/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
 `/20170115/loadBalancers` Load Balancer,
-`/20160918/...` Identity, Virtual Network, Compute and Container Registry). Every
-request except the health check must carry a valid OCI HTTP signature.
+`/20160918/...` Identity, Virtual Network, Compute and Container Registry;
+`/v2/...` the registry's manifests). Every request except the health check must carry
+a valid OCI HTTP signature.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
 from fastfn.localcloud.oci.artifacts.api import ArtifactsApi
+from fastfn.localcloud.oci.artifacts.registry import RegistryApi
 from fastfn.localcloud.oci.compute.api import InstanceConfigurations
 from fastfn.localcloud.oci.compute.instances import Instances
 from fastfn.localcloud.oci.computemanagement.api import InstancePools
@@ -197,6 +199,7 @@ class CloudServices:
             *IdentityApi(self.tenancy).routes(),
             *NetworkApi(self.tenancy).routes(),
             *ArtifactsApi(self.tenancy, self.images).routes(),
+            *RegistryApi(self.images).routes(),
         ]
 
     def app(self) -> Starlette:
