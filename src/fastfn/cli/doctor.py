@@ -79,7 +79,9 @@ def _expected_timeout(service_dir: Path, stage: str | None) -> int | None:
 
 
 def print_report(report: Any) -> None:
-    table = Table(show_lines=True, width=80, title=f"doctor: {report.target['function_id']}")
+    out = Console(width=80, highlight=False)
+    out.print(Text(f"function {report.target['function_id']} ({report.target['region']})"))
+    table = Table(show_lines=True, width=80)
     table.add_column("status", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("cause / fix", ratio=1, overflow="fold")
@@ -88,10 +90,10 @@ def print_report(report: Any) -> None:
         if f.fix:
             body.append(f"\nfix: {f.fix}", style="green")
         table.add_row(Text(f.status, style=STYLE[f.status]), Text(f.check), body)
-    Console(width=80).print(table)
+    out.print(table)
     counts = {s: sum(1 for f in report.findings if f.status == s)
               for s in ("fail", "warn", "ok", "skip")}
-    Console(width=80, highlight=False).print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    out.print(", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
 def doctor(

@@ -18,6 +18,9 @@ def check(facts: Facts) -> list[Finding]:
     if "policies" in facts.errors:
         return [skip(PULL, f"cannot read policies: {facts.errors['policies']}",
                      "Allow group <you> to inspect policies in tenancy")]
+    if not facts.policies:
+        return [skip(PULL, "the tenancy has no policies at all (a local cloud started "
+                           "without --tenancy enforces none)")]
     evaluated = policy_set(facts)
     out = [warn(PARSE, f"not understood, ignored: {bad}") for bad in evaluated.unreadable]
     repo = facts.repository

@@ -247,9 +247,17 @@ class Tenancy:
             doc = self._base("vault", spec, f"vaults[{i}]", displayName=spec.get("name"))
             self.by_kind["vault"].append(doc)
 
+        # A public subnet that can reach the registry, as a console-made VCN has.
         default_vcn = {"name": "local-vcn", "compartment": identity.compartment_id,
                        "cidr_blocks": ["10.0.0.0/16"],
-                       "subnets": [{"name": "local-subnet", "cidr_block": "10.0.0.0/24"}]}
+                       "internet_gateways": [{"name": "local-igw"}],
+                       "route_tables": [{"name": "local-rt", "route_rules": [
+                           {"destination": "0.0.0.0/0", "target": "local-igw"}]}],
+                       "security_lists": [{"name": "local-sl", "egress_security_rules": [
+                           {"destination": "0.0.0.0/0", "protocol": "all"}]}],
+                       "subnets": [{"name": "local-subnet", "cidr_block": "10.0.0.0/24",
+                                    "route_table": "local-rt",
+                                    "security_lists": ["local-sl"]}]}
         for i, spec in enumerate([default_vcn, *(data.get("vcns") or [])]):
             self._build_vcn(spec, f"vcns[{i - 1}]" if i else "default vcn", services)
 
