@@ -51,8 +51,8 @@ def check(facts: Facts) -> list[Finding]:
         if by is None:
             out.append(warn(NETWORK, f"no policy lets the Functions service use subnet "
                                      f"{subnet.display_name} in {where} (earlier Oracle docs "
-                                     "require it for subnets outside the function's "
-                                     "compartment)",
+                                     "list 'Allow service FaaS to use virtual-network-family "
+                                     "in compartment <c>'; the current ones do not)",
                             f"Allow service faas to use virtual-network-family in {where}"))
         else:
             out.append(ok(NETWORK, f"the Functions service may use subnet "
