@@ -33,6 +33,16 @@ def test_pull_policy(deploy: Deploy) -> None:
         assert d.status("policy.faas-pull") == "fail"
 
 
+def test_a_service_name_that_does_not_exist(deploy: Deploy) -> None:
+    wrong = "Allow service FNS to read repos in tenancy"
+    with deploy(with_statement(seed001(), wrong)) as d:
+        report = d.report()
+        finding = next(f for f in report.findings if f.check == "policy.service-name")
+        assert finding.status == "warn" and finding.fix == PULL
+        assert next(f for f in report.findings if f.check == "policy.faas-pull").status == \
+            "fail"
+
+
 def test_network_policy(deploy: Deploy) -> None:
     tenancy = seed001()
     tenancy["policies"][2]["statements"].pop()  # faas use virtual-network-family
@@ -203,8 +213,12 @@ def test_api_key_in_configuration(deploy: Deploy) -> None:
         assert body[:40] not in report.model_dump_json()
 
         _set_config(d, _key_config(d, PEM.replace("\n", " ")))
+        finding = d.findings("api-key.format")[0]  # cryptography reads one-line PEMs now
+        assert finding.status == "ok" and "newlines stripped" in finding.cause
+
+        _set_config(d, _key_config(d, PEM.replace("\n", "\\n")))
         finding = d.findings("api-key.format")[0]
-        assert finding.status == "warn" and "newlines stripped" in finding.cause
+        assert finding.status == "warn" and "InvalidPrivateKey" in finding.cause
 
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         other_pem = other.private_bytes(serialization.Encoding.PEM,

@@ -11,6 +11,7 @@ from fastfn.doctor.iam.evaluate import ResourcePrincipal
 from fastfn.doctor.oci.facts import Facts
 from fastfn.doctor.oci.policies import policy_set
 from fastfn.runtime.oci_auth import (
+    PASSPHRASE_KEYS,
     PRIVATE_KEY_KEYS,
     ApiKeyError,
     api_key_from_env,
@@ -45,19 +46,35 @@ def check(facts: Facts) -> list[Finding]:
                         "with the resource principal instead (below)"))
         creds = None
     else:
-        if creds.info.repairs:
-            out.append(warn(FORMAT, f"{names[0]} is a {creds.info.format} key stored with "
-                                    f"{', '.join(creds.info.repairs)}: oci.signer's loader "
-                                    "rejects it (InvalidPrivateKey)",
-                            "sign with fastfn.runtime.oci_auth.api_key_from_env(), which "
-                            "repairs it, or store the PEM with its newlines"))
-        else:
+        if not creds.info.repairs:
             out.append(ok(FORMAT, f"{names[0]} is a well-formed {creds.info.format} key "
                                   "matching OCI_FINGERPRINT"))
+        elif _sdk_reads(config[names[0]], env):
+            out.append(ok(FORMAT, f"{names[0]} is a {creds.info.format} key stored with "
+                                  f"{', '.join(creds.info.repairs)}; the installed oci SDK "
+                                  "reads it as is (older cryptography releases do not)"))
+        else:
+            out.append(warn(FORMAT, f"{names[0]} is a {creds.info.format} key stored with "
+                                    f"{', '.join(creds.info.repairs)}: oci.signer rejects it "
+                                    "as is (InvalidPrivateKey)",
+                            "sign with fastfn.runtime.oci_auth.api_key_from_env(), which "
+                            "repairs it, or store the PEM with its newlines"))
     if creds is not None:
         out.append(_probe(facts, creds))
     out.append(_principal(facts))
     return out
+
+
+def _sdk_reads(text: str, env: dict[str, str]) -> bool:
+    """Whether oci.signer's own loader takes the stored text unrepaired."""
+    import oci
+
+    passphrase = next((env[k] for k in PASSPHRASE_KEYS if env.get(k)), None)
+    try:
+        oci.signer.load_private_key(text, passphrase)
+    except (oci.exceptions.InvalidPrivateKey, ValueError, TypeError):
+        return False
+    return True
 
 
 def _probe(facts: Facts, creds: Any) -> Finding:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from fastfn.doctor.findings import Finding, fail, ok, skip, warn
 from fastfn.doctor.iam.evaluate import Request, ServicePrincipal
+from fastfn.doctor.iam.grammar import PolicyError, parse_statement
 from fastfn.doctor.oci.facts import Facts
 from fastfn.doctor.oci.policies import allowed_by, policy_set
 
 PULL, NETWORK, PARSE = "policy.faas-pull", "policy.faas-network", "policy.parse"
+NAME = "policy.service-name"
+# Names people write for the Functions service that are not its principal's name.
+NOT_FAAS = {"fns", "fn", "functions", "oraclefunctions", "oci-functions", "fnservice"}
 FAAS = ServicePrincipal("faas")
 DOCS = ("earlier Oracle docs ('Summary of Policies' for Functions) require it; the "
         "current policy page no longer lists it")
@@ -23,6 +27,7 @@ def check(facts: Facts) -> list[Finding]:
                            "without --tenancy enforces none)")]
     evaluated = policy_set(facts)
     out = [warn(PARSE, f"not understood, ignored: {bad}") for bad in evaluated.unreadable]
+    out.extend(_service_names(facts))
     repo = facts.repository
     if repo is None:
         out.append(skip(PULL, "the image's repository is not readable (see image.present)"))
@@ -57,4 +62,29 @@ def check(facts: Facts) -> list[Finding]:
         else:
             out.append(ok(NETWORK, f"the Functions service may use subnet "
                                    f"{subnet.display_name}: {by}"))
+    return out
+
+
+def _service_names(facts: Facts) -> list[Finding]:
+    """Seed 000's `Allow service FNS to read repos ...`: no such service; it is faas."""
+    import re
+
+    out = []
+    for policy in facts.policies:
+        for text in policy.statements or []:
+            try:
+                st = parse_statement(text)
+            except PolicyError:
+                continue
+            subject = getattr(st, "subject", None)
+            if subject is None or subject.kind != "service":
+                continue
+            wrong = [n for n in subject.names if n.lower() in NOT_FAAS]
+            if wrong:
+                fixed = re.sub(rf"\b{re.escape(wrong[0])}\b", "faas", text, count=1,
+                               flags=re.IGNORECASE)
+                out.append(warn(NAME, f"policy {policy.name}: '{text}' names service "
+                                      f"{wrong[0]}, which does not exist (the Functions "
+                                      "service is faas): the statement grants nothing",
+                                fixed))
     return out
