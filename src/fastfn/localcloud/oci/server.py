@@ -4,8 +4,9 @@ Services are told apart by path, as their API versions and resource names do not
 (`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
 `/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
 `/20170115/loadBalancers` Load Balancer,
-`/20160918/...` Identity, Virtual Network and Compute). Every request except the health
-check must carry a valid OCI HTTP signature.
+`/20160918/...` Identity, Virtual Network, Compute and Container Registry;
+`/v2/...` the registry's manifests). Every request except the health check must carry
+a valid OCI HTTP signature.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
+from fastfn.localcloud.oci.artifacts import permissions as artifacts_rules
+from fastfn.localcloud.oci.artifacts.api import ArtifactsApi
+from fastfn.localcloud.oci.artifacts.registry import RegistryApi
 from fastfn.localcloud.oci.compute import permissions as compute_rules
 from fastfn.localcloud.oci.compute.api import InstanceConfigurations
 from fastfn.localcloud.oci.compute.instances import Instances
@@ -210,6 +214,7 @@ class CloudServices:
         """Every service's routes, each checked against its permission table first."""
         identity = IdentityApi(self.tenancy, self.created_iam)
         network = NetworkApi(self.tenancy)
+        artifacts = ArtifactsApi(self.tenancy, self.images)
         services: list[tuple[Any, Any, dict[str, Any]]] = [
             (self.objectstorage, self.objectstorage.routes(), objectstorage_rules.RULES),
             (self.secrets, self.secrets.routes(), secrets_rules.RULES),
@@ -222,10 +227,13 @@ class CloudServices:
             (self.instance_pools, self.instance_pools.routes(), pool_rules.RULES),
             (identity, identity.routes(), identity_rules.RULES),
             (network, network.routes(), network_rules.RULES),
+            (artifacts, artifacts.routes(), artifacts_rules.RULES),
         ]
         routes = [Route(HEALTH_PATH, _health, methods=["GET"])]
         for service, service_routes, table in services:
             routes.extend(guard(service_routes, table, service, self.authorizer))
+        routes.extend(guard(RegistryApi(self.images).routes(), artifacts_rules.REGISTRY_RULES,
+                            artifacts, self.authorizer))
         return routes
 
     def app(self) -> Starlette:

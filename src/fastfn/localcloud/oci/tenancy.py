@@ -28,6 +28,11 @@ snake_case; resources refer to each other by name. Example (seed 001's recorded 
           - Allow group CI-CD-Deployers to manage functions-family in compartment Sandbox
     vaults:
       - {name: main, compartment: Sandbox}
+    container_repositories:       # others appear in the root compartment on first push
+      - {name: hello-world-app/postgres-inserter, compartment: Sandbox}
+    container_image_signatures:   # by image ref; the signature list the doctor reads
+      - {image: "fra.ocir.io/acme/hello-world-app/postgres-inserter:1",
+         kms_key_id: "ocid1.key...", kms_key_version_id: "ocid1.keyversion..."}
     vcns:
       - name: sandbox-vcn
         compartment: Sandbox
@@ -92,7 +97,7 @@ class Tenancy:
 
     KINDS = ("compartment", "user", "group", "dynamicGroup", "policy", "vault", "vcn",
              "subnet", "routeTable", "serviceGateway", "natGateway", "internetGateway",
-             "securityList", "networkSecurityGroup", "service")
+             "securityList", "networkSecurityGroup", "service", "containerRepository")
 
     def __init__(self, ctx: CloudContext) -> None:
         self.ctx = ctx
@@ -100,8 +105,8 @@ class Tenancy:
         self.nsg_rules: dict[str, list[dict[str, Any]]] = {}
         self.user_keys: list[ApiKey] = []
         self.members: dict[str, list[str]] = {}  # group id -> user ids
-        self.repositories: list[dict[str, Any]] = []  # name, compartmentId
         self.loaded = False  # a tenancy file was given: policies are enforced
+        self.container_image_signatures: list[dict[str, Any]] = []
         identity = ctx.identity
         self.tenancy = {"id": identity.tenancy_id, "name": identity.tenancy_name,
                         "description": "fastfn local cloud",
@@ -154,8 +159,8 @@ class Tenancy:
     def repository_compartment(self, name: str) -> str:
         """Where a repository lives: as the file says, else the root compartment (where a
         first push creates it)."""
-        for repo in self.repositories:
-            if repo["name"] == name:
+        for repo in self.by_kind["containerRepository"]:
+            if repo["displayName"] == name:
                 return str(repo["compartmentId"])
         return self.ctx.identity.tenancy_id
 
@@ -237,13 +242,15 @@ class Tenancy:
                 "policy", spec, where, name=spec.get("name"), lifecycleState="ACTIVE",
                 description=spec.get("description", spec.get("name"))))
 
-        for i, spec in enumerate(data.get("repositories") or []):
-            where = f"repositories[{i}]"
-            if not isinstance(spec, dict) or not spec.get("name"):
-                raise TenancyFileError(f"{where}: every entry needs a name")
-            self.repositories.append({"name": str(spec["name"]),
-                                      "compartmentId": self._compartment_id(
-                                          spec.get("compartment"), where)})
+        for i, spec in enumerate(data.get("container_repositories") or []):
+            self.by_kind["containerRepository"].append(self._base(
+                "containerRepo", spec, f"container_repositories[{i}]",
+                displayName=spec.get("name"), lifecycleState="AVAILABLE",
+                isPublic=bool(spec.get("is_public", False)), isImmutable=False,
+                namespace=identity.namespace))
+        self.container_image_signatures = [
+            dict(s) for s in data.get("container_image_signatures") or []
+            if isinstance(s, dict)]
 
         self.by_kind["vault"].append({"id": identity.vault_id, "displayName": "local",
                                       "compartmentId": identity.compartment_id})
@@ -251,9 +258,17 @@ class Tenancy:
             doc = self._base("vault", spec, f"vaults[{i}]", displayName=spec.get("name"))
             self.by_kind["vault"].append(doc)
 
+        # A public subnet that can reach the registry, as a console-made VCN has.
         default_vcn = {"name": "local-vcn", "compartment": identity.compartment_id,
                        "cidr_blocks": ["10.0.0.0/16"],
-                       "subnets": [{"name": "local-subnet", "cidr_block": "10.0.0.0/24"}]}
+                       "internet_gateways": [{"name": "local-igw"}],
+                       "route_tables": [{"name": "local-rt", "route_rules": [
+                           {"destination": "0.0.0.0/0", "target": "local-igw"}]}],
+                       "security_lists": [{"name": "local-sl", "egress_security_rules": [
+                           {"destination": "0.0.0.0/0", "protocol": "all"}]}],
+                       "subnets": [{"name": "local-subnet", "cidr_block": "10.0.0.0/24",
+                                    "route_table": "local-rt",
+                                    "security_lists": ["local-sl"]}]}
         for i, spec in enumerate([default_vcn, *(data.get("vcns") or [])]):
             build_vcn(self, spec, f"vcns[{i - 1}]" if i else "default vcn", services)
 
