@@ -177,7 +177,7 @@ def test_every_file_parses_and_holds_seed_002s_whole_list() -> None:
     assert value(launch, "create_vnic_details")["subnet_id"] == "${oci_core_subnet.private.id}"
     metadata = launch["metadata"]
     assert metadata["PORT"] == "${tostring(var.backend_port)}"
-    assert {"user_data", "app_image", "app_env_secret_id", "ocir_username_secret_id",
+    assert {"user_data", "container_image", "app_env_secret_id", "ocir_username_secret_id",
             "ocir_auth_token_secret_id", "ocir_registry"} <= set(metadata)
     plugin = value(value(launch, "agent_config"), "plugins_config")
     assert plugin == {"name": "Custom Logs Monitoring", "desired_state": "ENABLED"}

@@ -1,7 +1,7 @@
-# The first instance configuration. A deploy (`fastfn deploy --target pool`) creates the
-# next ones from it with a new `app_image` and points the pool at them, so the pool
-# ignores later changes of its configuration and size (the rolling update and
-# autoscaling own those).
+# The first instance configuration. Each deploy (`fastfn deploy --target pool`) writes
+# the next one (the image by digest in metadata `container_image`) and rolls the pool
+# onto it, so the pool ignores later changes of its configuration and size (the rolling
+# update and autoscaling own those).
 locals {
   cloud_init = templatefile("${path.module}/templates/cloud-init.yaml.tftpl", {
     backend_port = var.backend_port
@@ -40,7 +40,7 @@ resource "oci_core_instance_configuration" "api" {
       # Read at boot by cloud-init from the instance metadata service (IMDS v2).
       metadata = {
         user_data                 = base64encode(local.cloud_init)
-        app_image                 = var.app_image
+        container_image           = var.container_image
         PORT                      = tostring(var.backend_port)
         app_env_secret_id         = oci_vault_secret.app["app_env"].id
         ocir_username_secret_id   = oci_vault_secret.app["ocir_username"].id

@@ -135,7 +135,7 @@ variable "log_source_paths" {
   default     = ["/var/log/triviapay/app.log"]
 }
 
-variable "app_image" {
+variable "container_image" {
   description = "Image the first instance configuration runs; later ones come from deploys."
   type        = string
   default     = ""
