@@ -238,6 +238,7 @@ def test_plan_scan_passes_placeholders_and_fails_on_real_content(tmp_path: Path)
     assert "hunter2" not in leaked.stderr + leaked.stdout
 
 
+@pytest.mark.slow
 def test_state_outputs_step_reads_the_state_object_and_names_missing_outputs(
         tmp_path: Path) -> None:
     from oci.core.models import (

@@ -74,6 +74,7 @@ def fmt_check(directory: Path) -> subprocess.CompletedProcess[str]:
     return run([tool("terraform", "bin", "python"), "-c", FMT, directory], cwd=directory)
 
 
+@pytest.mark.slow
 def test_terraform_fmt_check_is_clean_and_catches_a_misformatted_file(tmp_path: Path) -> None:
     result = fmt_check(INFRA)
     assert result.returncode == 0, result.stdout + result.stderr
