@@ -288,18 +288,20 @@ def github(
     repo: str = typer.Option(None, "--repo", help="org/name: only this repository deploys "
                                                   "(forks never do)"),
     force: bool = typer.Option(False, "--force", help="overwrite files fastfn did not write"),
-    target: str = typer.Option("oci", "--target",
+    target: str = typer.Option(None, "--target",
                                help="oci (Functions: provision + update) or pool (seed "
-                                    "002: oci-deploy + infra-ci, Terraform in <dir>/infra)"),
+                                    "002: oci-deploy + infra-ci, Terraform in <dir>/infra); "
+                                    "default: the manifest's target"),
 ) -> None:
     """Write the GitHub Actions workflows of a service: for OCI Functions seed 000's pair,
     provision (manual) and update (image only, on push to main); for an instance pool
     seed 002's oci-deploy and infra-ci."""
     from fastfn.deploy.ci_github import GENERATED_MARK, workflows
 
+    manifest, _ = load_service(service_dir, None)
+    target = target or getattr(manifest, "target", "oci")
     if target not in ("oci", "pool"):
         raise fail(f"--target must be oci or pool, got {target!r}")
-    manifest, _ = load_service(service_dir, None)
     service = service_dir.resolve()
     root = _repo_root(service)
     try:
