@@ -16,7 +16,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import hcl2
 import oci
 import pytest
 import yaml
@@ -28,9 +27,7 @@ from fastfn.deploy.targets.pool.ci_scripts import PLAN_SCAN, STATE_OUTPUTS
 from fastfn.localcloud.oci import LocalCloud
 
 from support.deploy import HELLO
-
-REPO = Path(__file__).resolve().parents[2]
-INFRA = REPO / "examples" / "triviapay-api" / "infra"
+from support.infra import INFRA, REPO, load
 
 
 def actionlint() -> str | None:
@@ -69,13 +66,8 @@ def heredoc(script: str) -> str:
 
 
 def module(kind: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    options = hcl2.SerializationOptions(strip_string_quotes=True)
-    for path in INFRA.glob("*.tf"):
-        with path.open() as f:
-            for block in hcl2.load(f, serialization_options=options).get(kind, []):
-                found.update({k: v for k, v in block.items() if not k.startswith("__")})
-    return found
+    """The infra module's blocks of one kind (output, variable) by name."""
+    return {name: body for block in load().get(kind, []) for name, body in block.items()}
 
 
 def test_oci_deploy_has_seed_002s_shape(repo: Path) -> None:
