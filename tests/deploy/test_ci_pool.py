@@ -95,6 +95,13 @@ def test_oci_deploy_has_seed_002s_shape(repo: Path) -> None:
     assert tf["env"]["STATE_KEY"] == "${{ vars.OCI_STATE_KEY || 'triviapay/terraform.tfstate' }}"
     assert sorted(tf["env"]["REQUIRED_OUTPUTS"].split()) == sorted(module("output"))
     assert "GITHUB_STEP_SUMMARY" in tf["run"] and "previous instance configuration" in tf["run"]
+    # Seed 002's optional drift warning: a plan not printed, never failing the deploy.
+    drift = by_name["Terraform drift warning (OCI_TF_DRIFT_CHECK)"]
+    assert drift["if"] == "vars.OCI_TF_DRIFT_CHECK == 'true'"
+    assert drift["working-directory"] == "services/hello/infra"
+    assert "-detailed-exitcode >/dev/null" in drift["run"] and "::warning::" in drift["run"]
+    required = {name for name, body in module("variable").items() if "default" not in body}
+    assert required <= {key.removeprefix("TF_VAR_") for key in drift["env"]}
     login = by_name["Log in to OCIR (credentials from OCI Vault)"]
     assert login["env"]["OCIR_AUTH_TOKEN_SECRET_ID"] == \
         "${{ steps.tf.outputs.ocir_auth_token_secret_id }}"

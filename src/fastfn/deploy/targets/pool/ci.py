@@ -5,7 +5,8 @@ pool, with its Terraform in `<service>/infra`.
   canonical repository and the ref (prod = main only; staging = main, staging or a tag),
   one concurrency group per environment (`oci-<env>-deploy`, never cancelled), the
   Terraform outputs read from the state object (failing fast naming every missing one),
-  the pool's previous instance configuration in the job summary, the image built and
+  the pool's previous instance configuration in the job summary, an optional drift
+  warning (`OCI_TF_DRIFT_CHECK`: a plan, not printed), the image built and
   pushed to the OCIR repository of the outputs, `fastfn deploy --target pool` (the
   rolling update), and a cache-bypassing smoke test.
 - `infra-ci.yml`: `terraform fmt -check`, `validate` with `-backend=false`, tflint, trivy
@@ -23,7 +24,7 @@ import re
 from pathlib import Path
 
 from fastfn.deploy.ci_github import GENERATED_MARK, REGISTRY_LOGIN, REPOSITORY, Workflow, _indent
-from fastfn.deploy.targets.pool.ci_infra import infra_workflow
+from fastfn.deploy.targets.pool.ci_infra import drift_steps, infra_workflow
 from fastfn.deploy.targets.pool.ci_scripts import STATE_OUTPUTS, session_step
 from fastfn.manifest import Manifest
 
@@ -94,7 +95,8 @@ def deploy_workflow(manifest: Manifest, service_path: str, infra_path: str, key:
   run: |
     python - <<'EOF'
 {_indent(STATE_OUTPUTS, 4)}
-    EOF{qemu}
+    EOF
+{drift_steps(infra_path).rstrip()}{qemu}
 - uses: docker/setup-buildx-action@v4
 - name: Log in to OCIR (credentials from OCI Vault)
   env:
@@ -156,7 +158,8 @@ def deploy_workflow(manifest: Manifest, service_path: str, infra_path: str, key:
 #         OCI_CANONICAL_REPO (org/repo; unless generated with --repo), OCI_TENANCY_OCID,
 #         OCI_REGION, OCI_STATE_BUCKET, OCI_STATE_NAMESPACE, OCI_STATE_REGION, optional
 #         OCI_STATE_KEY (default {key}), OCI_LB_WAIT_TIMEOUT_SECONDS,
-#         OCI_BACKEND_DRAIN_TIMEOUT_SECONDS (120), MAX_WAIT_SECONDS, FASTFN_PIP_SPEC
+#         OCI_BACKEND_DRAIN_TIMEOUT_SECONDS (120), MAX_WAIT_SECONDS, FASTFN_PIP_SPEC,
+#         OCI_TF_DRIFT_CHECK (true: a plan warns on drift; needs infra-ci's plan vars)
 #   secrets: HEALTHCHECK_URL, HEALTHCHECK_DB_URL (optional smoke tests); no client
 #            secret and no API key: the identity domain app is a public client
 # Every id, port and secret OCID comes from the Terraform outputs in the state object

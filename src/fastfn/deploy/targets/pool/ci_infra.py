@@ -23,10 +23,58 @@ TF_VARS = {  # TF_VAR_* of the plan job <- GitHub variables (seed 002's plan inp
 }
 
 
+INIT = """\
+terraform init -input=false \\
+  -backend-config="bucket=$STATE_BUCKET" \\
+  -backend-config="namespace=$STATE_NAMESPACE" \\
+  -backend-config="region=$STATE_REGION" \\
+  -backend-config="auth=SecurityToken" \\
+  -backend-config="config_file_profile=DEFAULT"
+"""
+STATE_ENV = {"STATE_BUCKET": "${{ vars.OCI_STATE_BUCKET }}",
+             "STATE_NAMESPACE": "${{ vars.OCI_STATE_NAMESPACE }}",
+             "STATE_REGION": "${{ vars.OCI_STATE_REGION }}"}
+
+
+def _env(values: dict[str, str], spaces: int) -> str:
+    return "\n".join(f"{' ' * spaces}{k}: {v}" for k, v in values.items())
+
+
+def _tf_vars() -> dict[str, str]:
+    return {"TF_VAR_oci_auth": "SecurityToken", "TF_VAR_oci_config_profile": "DEFAULT",
+            **{f"TF_VAR_{name}": f"${{{{ vars.{var} }}}}" for name, var in TF_VARS.items()}}
+
+
+def drift_steps(infra_path: str) -> str:
+    """oci-deploy's optional drift warning (`OCI_TF_DRIFT_CHECK=true`): a plan against the
+    remote state, not printed; drift or a failing plan is a warning, not a failed deploy."""
+    return f"""\
+- uses: hashicorp/setup-terraform@v3
+  if: vars.OCI_TF_DRIFT_CHECK == 'true'
+  with:
+    terraform_version: "{TERRAFORM_VERSION}"
+    terraform_wrapper: false
+- name: Terraform drift warning (OCI_TF_DRIFT_CHECK)
+  if: vars.OCI_TF_DRIFT_CHECK == 'true'
+  working-directory: {infra_path}
+  env:
+{_env({**STATE_ENV, **_tf_vars()}, 4)}
+  run: |
+{_indent(INIT, 4)} >/dev/null
+    set +e
+    terraform plan -input=false -lock=false -detailed-exitcode >/dev/null 2>&1
+    code=$?
+    set -e
+    case $code in
+      0) echo "Terraform: no drift" ;;
+      2) echo "::warning::Terraform plan shows drift: see the infra-ci plan" ;;
+      *) echo "::warning::Terraform drift check failed (plan exit $code)" ;;
+    esac
+"""
+
+
 def infra_workflow(manifest: Manifest, infra_path: str, repository: str | None) -> Workflow:
     repo = f"'{repository}'" if repository else "vars.OCI_CANONICAL_REPO"
-    tf_env = "\n".join(f"      TF_VAR_{name}: ${{{{ vars.{var} }}}}"
-                       for name, var in TF_VARS.items())
     setup_terraform = f"""\
 - uses: hashicorp/setup-terraform@v3
   with:
@@ -74,16 +122,9 @@ def infra_workflow(manifest: Manifest, infra_path: str, repository: str | None) 
 {session_step()}\
 - name: terraform init (remote state, session token)
   env:
-    STATE_BUCKET: ${{{{ vars.OCI_STATE_BUCKET }}}}
-    STATE_NAMESPACE: ${{{{ vars.OCI_STATE_NAMESPACE }}}}
-    STATE_REGION: ${{{{ vars.OCI_STATE_REGION }}}}
+{_env(STATE_ENV, 4)}
   run: |
-    terraform init -input=false \\
-      -backend-config="bucket=$STATE_BUCKET" \\
-      -backend-config="namespace=$STATE_NAMESPACE" \\
-      -backend-config="region=$STATE_REGION" \\
-      -backend-config="auth=SecurityToken" \\
-      -backend-config="config_file_profile=DEFAULT"
+{_indent(INIT, 4)}
 - name: terraform plan (to a file, not printed)
   run: |
     terraform plan -input=false -lock-timeout=5m -out="$RUNNER_TEMP/tfplan" >/dev/null
@@ -147,9 +188,7 @@ jobs:
       run:
         working-directory: {infra_path}
     env:
-      TF_VAR_oci_auth: SecurityToken
-      TF_VAR_oci_config_profile: DEFAULT
-{tf_env}
+{_env(_tf_vars(), 6)}
     steps:
 {_indent(plan, 6)}
 """
