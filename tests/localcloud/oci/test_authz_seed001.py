@@ -60,7 +60,7 @@ def _invoke(cloud: LocalCloud, function: Any) -> Any:
 def _invoke_past_a_slow_cold_start(cloud: LocalCloud, function: Any) -> Any:
     # The image was pulled (that error is a 502); on a loaded machine the container may
     # still miss the agent's start-up limit, a 504 a caller retries, as OCI advises.
-    for _ in range(2):
+    for _ in range(4):
         try:
             return _invoke(cloud, function)
         except oci.exceptions.ServiceError as exc:
