@@ -57,6 +57,18 @@ def _invoke(cloud: LocalCloud, function: Any) -> Any:
         {"name": "Test", "description": "Test"}), retry_strategy=NO_RETRY)
 
 
+def _invoke_past_a_slow_cold_start(cloud: LocalCloud, function: Any) -> Any:
+    # The image was pulled (that error is a 502); on a loaded machine the container may
+    # still miss the agent's start-up limit, a 504 a caller retries, as OCI advises.
+    for _ in range(4):
+        try:
+            return _invoke(cloud, function)
+        except oci.exceptions.ServiceError as exc:
+            if exc.code != "FunctionInvokeContainerInitTimeout":
+                raise
+    return _invoke(cloud, function)
+
+
 @pytest.mark.slow
 def test_seed_001_invoke_fails_as_recorded_then_the_fix_makes_it_work(
         cloud: LocalCloud, items_db: DatabaseLogin) -> None:
@@ -77,7 +89,7 @@ def test_seed_001_invoke_fails_as_recorded_then_the_fix_makes_it_work(
     identity.update_policy(policy.id, oci.identity.models.UpdatePolicyDetails(
         statements=[*policy.statements, FIX]))
 
-    response = _invoke(cloud, function)
+    response = _invoke_past_a_slow_cold_start(cloud, function)
     assert (response.status, response.headers["Fn-Http-Status"]) == (200, "201")
     created = response.data.json()
     with psycopg.connect(items_db.dsn) as conn:
