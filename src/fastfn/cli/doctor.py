@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from fastfn.cli.common import fail
 from fastfn.cli.deploy import AS_JSON, DIR_ARG, STAGE
@@ -81,6 +78,10 @@ def _expected_timeout(service_dir: Path, stage: str | None) -> int | None:
 
 
 def print_report(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     out = Console(width=80, highlight=False)
     out.print(Text(f"function {report.target['function_id']} ({report.target['region']})"))
     table = Table(show_lines=True, width=80)

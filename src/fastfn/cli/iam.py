@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 iam = typer.Typer(help="OCI policies: lint, and suggest from recorded operations.",
                   no_args_is_help=True)
@@ -58,6 +55,10 @@ def lint(
     as_json: bool = typer.Option(False, "--json", help="findings as JSON"),
 ) -> None:
     """Flag over-broad statements with the replacement; exit 1 on errors."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from fastfn.doctor.iam.lint import lint as run_lint
 
     err = Console(stderr=True, markup=False, highlight=False)
@@ -100,6 +101,9 @@ def suggest(
     as_json: bool = typer.Option(False, "--json", help="statements and operations as JSON"),
 ) -> None:
     """Print the minimal statements allowing exactly the operations a principal made."""
+    from rich.console import Console
+    from rich.text import Text
+
     from fastfn.doctor.iam.suggest import principals
     from fastfn.doctor.iam.suggest import suggest as run_suggest
     from fastfn.localcloud.oci.core.layout import StateLayout
