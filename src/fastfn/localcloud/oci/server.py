@@ -201,6 +201,8 @@ class CloudServices:
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
             self.events.start()
+            await self.load_balancers.restore()
+            self.instance_pools.start()
             try:
                 yield {}
             finally:
