@@ -178,7 +178,7 @@ class CloudServices:
         self.events = Events(self.ctx, self.functions, retry_delays=event_retry_delays)
         self.instance_configurations = InstanceConfigurations(self.ctx)
         self.load_balancers = LoadBalancers(self.ctx)
-        self.instances = Instances(self.ctx)
+        self.instances = Instances(self.ctx, self.images)
         self.instance_pools = InstancePools(self.ctx, self.instance_configurations,
                                             self.instances, self.load_balancers)
 

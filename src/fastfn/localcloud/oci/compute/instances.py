@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +24,9 @@ from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
 from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated
 from fastfn.localcloud.oci.core.wire import empty_response, json_response
 from fastfn.localcloud.process import Supervised
+
+if TYPE_CHECKING:
+    from fastfn.localcloud.oci.images import ImageStore
 
 log = logging.getLogger("fastfn.localcloud.oci.compute")
 
@@ -39,8 +42,9 @@ def loopback_ip(n: int) -> str:
 
 
 class Instances:
-    def __init__(self, ctx: CloudContext) -> None:
+    def __init__(self, ctx: CloudContext, images: ImageStore | None = None) -> None:
         self.ctx = ctx
+        self.images = images
         self.procs: dict[str, Supervised] = {}
         self.serial = max((d.get("serial", 0) for d in ctx.store.find(INSTANCE)), default=0)
 
@@ -57,7 +61,7 @@ class Instances:
         ip = loopback_ip(self.serial)
         instance_id = ocid("instance", self.ctx.identity.region)
         name = f"inst-{self.serial}"
-        proc, port = processes.start(launch, ip, name)
+        proc, port = processes.start(launch, ip, name, self.images)
         self.procs[instance_id] = proc
         vnic_id = ocid("vnic", self.ctx.identity.region)
         compartment = launch.get("compartmentId") or configuration["compartmentId"]
@@ -101,7 +105,7 @@ class Instances:
                 continue
             launch = configuration["instanceDetails"].get("launchDetails") or {}
             self.procs[doc["id"]], _ = processes.start(launch, doc["privateIp"],
-                                                       doc["displayName"])
+                                                       doc["displayName"], self.images)
             started += 1
         if started:
             log.info("instances restored", extra={"count": started})
