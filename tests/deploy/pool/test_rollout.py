@@ -57,9 +57,9 @@ def roll(cloud_state: Path, stack: LocalStack, service_dir: Path, version: str,
     outputs = read_outputs(clients.storage, cloud.namespace, STATE_BUCKET, stack.state_key)
     (service_dir / "VERSION").write_text(version + "\n")
     images = LocalPoolImages(cloud)
-    artifact = images.build(outputs.text("ocir_repo_url") + ":" + version, service_dir,
-                            "main:app")
-    images.push(artifact, service_dir, "main:app")
+    artifact = images.snapshot(outputs.text("ocir_repo_url") + ":" + version, service_dir,
+                               "main:app")
+    images.put(artifact, service_dir, "main:app")
     from fastfn.deploy.targets.pool.configuration import launch_details
 
     observed = observe(clients, outputs, None)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastfn.deploy.errors import BuildError, TargetError
-from fastfn.deploy.steps import Artifact
+from fastfn.deploy.steps import Artifact, Push
 from fastfn.deploy.targets.pool.configuration import launch_details, sdk_details
 from fastfn.deploy.targets.pool.observe import Clients
 from fastfn.deploy.targets.pool.outputs import OUTPUT_NAMES, PoolOutputs, outputs_from_state
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("fastfn.deploy.pool")
 
 STATE_BUCKET = "tfstate"
+LOCAL_REPOSITORY = "local.ocir.io/fastfn"
 LOCAL_AD = "local:AD-1"
 
 
@@ -49,19 +50,30 @@ def local_clients(cloud: RunningCloud) -> Clients:
 
 class LocalPoolImages:
     """Images for local instances: directory snapshots in the cloud's image store; the
-    digest is known before the push (the store gives the same sha256)."""
+    digest is known before the push (the store gives the same sha256). An `ImageBuilder`
+    (`build(desired)`, `push(step)`), and `snapshot` for a directory as it is."""
 
-    def __init__(self, cloud: RunningCloud) -> None:
+    def __init__(self, cloud: RunningCloud, repository: str = LOCAL_REPOSITORY) -> None:
         self.cloud = cloud
+        self.repository = repository
 
-    def build(self, image: str, source_dir: Path, app: str) -> Artifact:
+    def snapshot(self, image: str, source_dir: Path, app: str) -> Artifact:
         from fastfn.localcloud.oci.images import tree_digest
 
         if not source_dir.is_dir():
             raise BuildError(f"{source_dir} is not a directory")
         return Artifact(image=image, digest=tree_digest(source_dir.resolve(), app))
 
-    def push(self, artifact: Artifact, source_dir: Path, app: str) -> None:
+    def build(self, desired: Any) -> Artifact:
+        return self.snapshot(f"{self.repository}/{desired.name}:latest", desired.source_dir,
+                             desired.app)
+
+    def push(self, step: Push) -> None:
+        if step.source_dir is None:
+            raise BuildError(f"{step.artifact.image}: nothing to push it from")
+        self.put(step.artifact, step.source_dir, step.app)
+
+    def put(self, artifact: Artifact, source_dir: Path, app: str) -> None:
         store = self.cloud.image_store()
         try:
             digest = store.put(artifact.image, source_dir, app)
@@ -151,8 +163,8 @@ def provision_local_stack(state_dir: Path, service_dir: Path, app: str, *, servi
     draft = local_outputs(cloud, pool_id="pending", lb_id=lb_id, backend_set="api-backend",
                           backend_port=backend_port, subnet_id=subnet_id, repo=repo)
     images = LocalPoolImages(cloud)
-    artifact = images.build(f"{repo}:v1", service_dir, app)
-    images.push(artifact, service_dir, app)
+    artifact = images.snapshot(f"{repo}:v1", service_dir, app)
+    images.put(artifact, service_dir, app)
     details = launch_details(outputs_from_state({"outputs": {
         k: {"value": v} for k, v in draft.items()}}), f"{artifact.image}@{artifact.digest}",
         service, "v1", instance or InstanceSettings())

@@ -35,6 +35,14 @@ class PoolObserved:
     attachment_port: int | None  # the pool's LB attachment port for the outputs' set
     health_port: int | None  # the backend set's health checker port (None: backend port)
     backends: dict[str, bool] = field(default_factory=dict)  # name -> draining
+    env: dict[str, str] = field(default_factory=dict)  # the configuration's app env
+    outputs: PoolOutputs | None = None  # the Terraform outputs it was read with
+
+    @property
+    def converged(self) -> bool:
+        """Every member runs the pool's configuration and the pool is at its size."""
+        return len(self.members) == self.size and all(
+            m.configuration_id == self.configuration_id for m in self.members)
 
     def ids(self) -> dict[str, str]:
         return {"instance_pool": self.pool_id,
@@ -135,6 +143,7 @@ def observe(clients: Clients, outputs: PoolOutputs, subnet_id: str | None) -> Po
         pool.instance_configuration_id).data
     launch = getattr(configuration.instance_details, "launch_details", None)
     metadata = dict(getattr(launch, "metadata", None) or {})
+    extended = dict(getattr(launch, "extended_metadata", None) or {})
     attachment_port = None
     for att in pool.load_balancers or []:
         if att.load_balancer_id == outputs.lb_id and \
@@ -154,4 +163,6 @@ def observe(clients: Clients, outputs: PoolOutputs, subnet_id: str | None) -> Po
         image=metadata.get(IMAGE_KEY, ""), configuration_name=configuration.display_name,
         members=members, attachment_port=attachment_port,
         health_port=(checker.port or None) if checker is not None else None,
-        backends={b.name: bool(b.drain) for b in backend_set.backends or []})
+        backends={b.name: bool(b.drain) for b in backend_set.backends or []},
+        env={str(k): str(v) for k, v in (extended.get("env") or {}).items()},
+        outputs=outputs)
