@@ -30,23 +30,31 @@ ROOT = Path(__file__).resolve().parents[1]
 TRIVIAPAY = ROOT / "examples" / "triviapay-api"
 FASTFN = [sys.executable, "-m", "fastfn"]
 # Short waits for a demo; the manifest keeps seed 002's (drain 120 s).
-QUICK = ["--set", "backend_drain_timeout_seconds=2", "--set", "drain_delay_seconds=1"]
+QUICK = {"backend_drain_timeout_seconds": "2", "drain_delay_seconds": "1"}
 
 
 def step(title: str) -> None:
     print(f"\n\033[1;36m== {title}\033[0m", flush=True)
 
 
-def show(argv: list[str]) -> str:
+def show(argv: list[str]) -> None:
+    """Run a fastfn command with --json; print the rollout's report (its stderr) and a
+    summary of the result (the full plan is `fastfn plan`'s)."""
+    import json
+
     printable = ["fastfn", *argv[3:]] if argv[:3] == FASTFN else argv
     print(f"$ {shlex.join(printable)}", flush=True)
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    print(result.stdout.rstrip(), flush=True)
+    result = subprocess.run([*argv, "--json"], capture_output=True, text=True, timeout=600)
     if result.stderr.strip():
-        print(result.stderr.rstrip(), flush=True)  # the rollout's report
+        print(result.stderr.rstrip(), flush=True)
     if result.returncode != 0:
+        print(result.stdout.rstrip(), flush=True)
         raise SystemExit(f"demo step failed: {shlex.join(printable)}")
-    return result.stdout
+    out = json.loads(result.stdout)
+    calls = out.get("plan", {}).get("calls", [])
+    if calls:
+        print("steps: " + ", ".join(c["operation"] for c in calls), flush=True)
+    print(f"{out['mutating_calls']} mutating call(s)", flush=True)
 
 
 class Traffic:
@@ -151,8 +159,9 @@ def run(postgres: Any) -> None:
     # The instances get the DSN from the cloud's environment (the manifest's secret is the
     # reference env:TRIVIAPAY_DATABASE_URL), never from a command line or a config file.
     env = dict(os.environ, TRIVIAPAY_DATABASE_URL=login.dsn)
+    log = (work / "cloud.log").open("w")
     cloud = subprocess.Popen([*FASTFN, "cloud", "up", "--state-dir", str(state), "--port",
-                              "0", "--proxy-port", "0"], env=env, stdout=subprocess.DEVNULL,
+                              "0", "--proxy-port", "0"], env=env, stdout=log,
                              stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -160,7 +169,10 @@ def run(postgres: Any) -> None:
             if cloud.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("fastfn cloud up did not start")
             time.sleep(0.1)
-        overrides = dict(item.split("=", 1) for item in QUICK[1::2])
+        # cloud-init mounts APP_LOG_PATH's directory on a VM; here it is the demo's own.
+        (work / "log").mkdir()
+        overrides = {**QUICK, "app_log_path": str(work / "log" / "app.log")}
+        sets = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")]
         target = local_pool_target(state, overrides=overrides)
         desired = target.desired(load(service), service, None)
         listen = free_port()
@@ -170,7 +182,11 @@ def run(postgres: Any) -> None:
                                       listen_port=listen, backend_port=desired.section.port,
                                       size=2, instance=desired.instance,
                                       repo="local.ocir.io/fastfn/triviapay-api")
-        wait_healthy(target, stack.outputs.lb_id)
+        try:
+            wait_healthy(target, stack.outputs.lb_id)
+        except SystemExit:
+            print((work / "cloud.log").read_text()[-3000:], file=sys.stderr)
+            raise
         base = stack.listener_url
         print(f"load balancer listener: {base}   Terraform state: "
               f"oci://tfstate/{stack.state_key}")
@@ -178,7 +194,7 @@ def run(postgres: Any) -> None:
         get(base + "/health/db")
         post(base + "/players", '{"name": "Ada"}')
 
-        where = [os.path.relpath(service), "--cloud-state", str(state), *QUICK]
+        where = [os.path.relpath(service), "--cloud-state", str(state), *sets]
         step("fastfn deploy: the pool already runs this version (nothing to do)")
         show([*FASTFN, "deploy", *where])
 
@@ -198,12 +214,15 @@ def run(postgres: Any) -> None:
             show([*FASTFN, "rollback", *where])
             time.sleep(0.5)
         get(base + "/health")
+        lines = (work / "log" / "app.log").read_text().splitlines()
+        print(f"APP_LOG_PATH: {len(lines)} JSON lines written by the instances", flush=True)
     finally:
         cloud.send_signal(signal.SIGTERM)
         try:
             cloud.wait(timeout=30)
         except subprocess.TimeoutExpired:
             cloud.kill()
+        log.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
