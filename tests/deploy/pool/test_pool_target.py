@@ -24,6 +24,8 @@ from fastfn.manifest import load
 from support.load import Load
 from support.pools import free_port
 
+pytestmark = pytest.mark.slow
+
 SERVICE = Path(__file__).parent / "service"
 
 
@@ -96,8 +98,10 @@ def test_deploy_and_rollback_under_load(cloud: LocalCloud, cloud_state: Path,
                               "update_instance_pool", "wait_backends_healthy"]
     assert operations.count("drain_backend") == operations.count("detach_instance") == 2
     with Load(listener_port(stack)) as load_v2:
-        code, out = run("deploy", *where)
+        code, out = run("deploy", *where, "--set",
+                        f"healthcheck_url={stack.listener_url}/health?probe=1")
     assert code == 0, out
+    assert f"smoke test {stack.listener_url}/health?probe=1: 200" in out
     assert load_v2.failed == [] and len(load_v2.answers) > 50
     assert {a.version for a in load_v2.answers} == {"v1", "v2"}
     assert f"previous instance configuration {first_configuration}" in out

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
+import oci
 import pytest
 
 from fastfn.deploy.targets.pool.apply import RolledBack, Rollout
@@ -22,12 +24,14 @@ from fastfn.deploy.targets.pool.local import (
 )
 from fastfn.deploy.targets.pool.observe import observe
 from fastfn.deploy.targets.pool.outputs import read_outputs
-from fastfn.deploy.targets.pool.rollout import port_refusals, rollout_steps
+from fastfn.deploy.targets.pool.rollout import port_refusals, rollout_steps, vnic_refusals
 from fastfn.deploy.targets.pool.settings import InstanceSettings, RolloutSettings
 from fastfn.localcloud.oci import LocalCloud
 
 from support.load import Load
 from support.pools import free_port, get_json
+
+pytestmark = pytest.mark.slow
 
 SERVICE = Path(__file__).parent / "service"
 INSTANCE = InstanceSettings(drain_delay_s=0.3)
@@ -77,6 +81,40 @@ def roll(cloud_state: Path, stack: LocalStack, service_dir: Path, version: str,
     return rollout
 
 
+class ServingCount:
+    """Samples, through the SDK, how many backends are healthy and not draining."""
+
+    def __init__(self, cloud_state: Path, stack: LocalStack) -> None:
+        self.lb = local_clients(find_cloud(cloud_state)).lb
+        self.lb_id, self.bs = stack.outputs.lb_id, stack.outputs.backend_set_name
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            count = 0
+            for backend in self.lb.list_backends(self.lb_id, self.bs).data:
+                if backend.drain:
+                    continue
+                try:
+                    status = self.lb.get_backend_health(self.lb_id, self.bs,
+                                                        backend.name).data.status
+                except oci.exceptions.ServiceError:  # removed meanwhile
+                    continue
+                count += status == "OK"
+            self.samples.append(count)
+            time.sleep(0.05)
+
+    def __enter__(self) -> ServingCount:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
 def versions(stack: LocalStack, count: int = 8) -> set[str]:
     with Load(int(stack.listener_url.rsplit(":", 1)[1]), clients=1) as load:
         while len(load.answers) < count:
@@ -104,11 +142,13 @@ def test_rolling_update_under_load_loses_nothing(cloud_state: Path, stack: Local
                                                     stack.outputs.instance_pool_id).data}
     lines: list[str] = []
     port = int(stack.listener_url.rsplit(":", 1)[1])
-    with Load(port) as load:
+    with Load(port) as load, ServingCount(cloud_state, stack) as serving:
         time.sleep(0.5)
         rollout = roll(cloud_state, stack, service_dir, "v2", lines=lines)
         time.sleep(0.5)
     assert load.failed == [] and len(load.answers) > 100
+    # Never fewer healthy, non-draining backends than the 2 before the rollout.
+    assert len(serving.samples) > 20 and min(serving.samples) >= 2
     assert {a.version for a in load.answers} == {"v1", "v2"}
     # Nothing reached an old backend after its drain began.
     for instance_id, drained_at in rollout.drained.items():
@@ -191,3 +231,17 @@ def test_an_instance_killed_mid_rollout_is_replaced_and_the_rollout_converges(
     _, members = pool_state(cloud_state, stack)
     assert len(members) == 2 and not set(members) & set(old)
     assert versions(stack) == {"v2"}
+
+
+def test_no_vnic_in_the_wanted_subnet_is_refused_before_any_change(
+        cloud_state: Path, stack: LocalStack) -> None:
+    clients = local_clients(find_cloud(cloud_state))
+    observed = observe(clients, stack.outputs, "ocid1.subnet.oc1..elsewhere")
+    refusals = vnic_refusals(list(observed.members))
+    assert len(refusals) == 2
+    assert all("no VNIC in subnet ocid1.subnet.oc1..elsewhere (VNIC_SUBNET_ID)" in r
+               for r in refusals)
+    matching = observe(clients, stack.outputs, stack.outputs.private_subnet_id)
+    assert vnic_refusals(list(matching.members)) == []
+    assert all(m.vnic is not None and m.vnic.private_ip.startswith("127.1.")
+               for m in matching.members)

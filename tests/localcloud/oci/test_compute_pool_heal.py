@@ -8,11 +8,14 @@ import signal
 from pathlib import Path
 
 import oci
+import pytest
 
 from fastfn.localcloud.oci import LocalCloud
 
 from support.pools import Pool, get_json, make_pool
 from support.waiting import wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_dead_instance_is_replaced_and_registered(cloud: LocalCloud) -> None:
