@@ -26,7 +26,7 @@ def from_options(options: TargetOptions) -> PoolTarget:
     overrides = dict(options.settings)
     if options.profile:
         return oci_pool_target(options.profile, options.image, options.config_file,
-                               options.region, overrides=overrides)
+                               options.region, options.compartment, overrides=overrides)
     return local_pool_target(options.cloud_state, overrides=overrides)
 
 

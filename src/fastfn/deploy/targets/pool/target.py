@@ -43,8 +43,9 @@ class PoolTarget:
     def __init__(self, clients: Clients, builder: ImageBuilder, *, state_bucket: str = "",
                  state_namespace: str = "", overrides: dict[str, str] | None = None,
                  poll_interval_s: float = 5.0, report: Report | None = None,
-                 where: dict[str, str] | None = None) -> None:
+                 where: dict[str, str] | None = None, lease_compartment: str = "") -> None:
         self.clients = clients
+        self.lease_compartment = lease_compartment
         self.builder = builder
         self.overrides = dict(overrides or {})
         self.poll_interval_s = poll_interval_s
@@ -141,6 +142,16 @@ class PoolTarget:
         self._rollout = Rollout(self.clients, outputs, desired.rollout, self.report)
         return observe(self.clients, outputs, desired.rollout.vnic_subnet_id)
 
+    def lease_store(self) -> Any:
+        """Where the stage's deploy lease is held (one deploy of a stage at a time, from
+        any machine: seed 002's per-environment concurrency): Object Storage."""
+        from fastfn.deploy.leases.oci_object_storage import ObjectStorageLeases
+
+        if not self.lease_compartment:
+            raise TargetError("the pool target needs a compartment for its deploy lease: "
+                              "pass --compartment")
+        return ObjectStorageLeases(self.clients.storage, self.lease_compartment)
+
     @property
     def rollout(self) -> Rollout:
         if self._rollout is None:
@@ -161,11 +172,13 @@ def local_pool_target(state_dir: Path, **kwargs: Any) -> PoolTarget:
     cloud = find_cloud(state_dir)
     kwargs.setdefault("poll_interval_s", 0.2)
     return PoolTarget(local_clients(cloud), LocalPoolImages(cloud),
-                      where={"endpoint": cloud.endpoint}, **kwargs)
+                      where={"endpoint": cloud.endpoint},
+                      lease_compartment=cloud.compartment_id, **kwargs)
 
 
 def oci_pool_target(profile: str, image: str | None, config_file: str | None = None,
-                    region: str | None = None, **kwargs: Any) -> PoolTarget:
+                    region: str | None = None, compartment: str | None = None,
+                    **kwargs: Any) -> PoolTarget:
     """Real OCI with an oci config profile: an API key or a session token (what the
     workflow's OIDC token exchange leaves)."""
     import oci
@@ -184,4 +197,6 @@ def oci_pool_target(profile: str, image: str | None, config_file: str | None = N
     builder = PrebuiltImage(image, lambda d: pool_buildx_command(d.section.shape,
                                                                  "<ocir_repo_url>:<tag>"))
     return PoolTarget(Clients(config, signer=signer), builder,
-                      where={"region": str(config.get("region", ""))}, **kwargs)
+                      where={"region": str(config.get("region", ""))},
+                      lease_compartment=compartment or str(config.get("tenancy", "")),
+                      **kwargs)
