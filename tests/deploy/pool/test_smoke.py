@@ -20,7 +20,7 @@ def server() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
         def do_GET(self) -> None:
             seen.append((self.path, self.headers.get("Cache-Control", ""),
                          self.headers.get("Pragma", "")))
-            self.send_response(503 if "db" in self.path else 200)
+            self.send_response(503 if self.path.startswith("/health/db") else 200)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
