@@ -20,7 +20,10 @@ def up(
     state_dir: Path = typer.Option(DEFAULT_STATE, "--state-dir", help=STATE_HELP),
     port: int = typer.Option(10000, help="REST endpoint port on 127.0.0.1 (0: any free)"),
     proxy_port: int = typer.Option(10001, help="HTTPS proxy port for OCI host names"),
-    tenancy: Path = typer.Option(None, help="tenancy YAML (compartments, policies, networks)"),
+    tenancy: Path = typer.Option(None, help="tenancy YAML (compartments, policies, "
+                                 "networks); its policies are then enforced"),
+    record: bool = typer.Option(False, "--record", help="record each principal's operations "
+                                "for `fastfn iam suggest`"),
 ) -> None:
     """Serve the local OCI cloud in the foreground until Ctrl-C."""
     from fastfn.localcloud.oci import serve
@@ -42,11 +45,12 @@ def up(
 
     state_dir.mkdir(parents=True, exist_ok=True)
     from fastfn.localcloud.oci.core.store import StateDamaged
+    from fastfn.localcloud.oci.tenancy import TenancyFileError
 
     try:
         serve(state_dir, port=port, proxy_port=proxy_port, tenancy_file=tenancy,
-              on_ready=ready)
-    except StateDamaged as exc:
+              on_ready=ready, record_operations=record)
+    except (StateDamaged, TenancyFileError) as exc:
         raise fail(str(exc)) from None
 
 
