@@ -142,6 +142,7 @@ def main() -> int:
                   conninfo, query], env=pg_env)
         mailer_demo()
         deploy_demo()
+        __import__("demo_pool").run(postgres)  # seed 002: a pool, a rolling update, rollback
         step("done")
         return 0
     finally:

@@ -119,12 +119,22 @@ def init(
 def dockerfile(
     service_dir: Path = typer.Argument(Path("."), help="service directory"),
     write: bool = typer.Option(False, "--write", help="write ./Dockerfile instead of printing"),
+    target: str | None = typer.Option(None, "--target",
+                                      help="oci|pool (default: the manifest's target)"),
 ) -> None:
     """Print (or write) the Dockerfile for a service's manifest."""
     from fastfn.deploy.container import dockerfile as render_dockerfile
 
     manifest, _ = load_service(service_dir, None)
-    text = render_dockerfile(manifest)
+    if (target or manifest.target) == "pool":
+        from fastfn.deploy.targets.pool.container import pool_dockerfile
+
+        try:
+            text = pool_dockerfile(manifest)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    else:
+        text = render_dockerfile(manifest)
     if write:
         (service_dir / "Dockerfile").write_text(text)
         console.print(f"wrote {service_dir / 'Dockerfile'}", highlight=False, markup=False)

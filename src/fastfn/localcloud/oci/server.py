@@ -201,7 +201,7 @@ class CloudServices:
         self.events = Events(self.ctx, self.functions, retry_delays=event_retry_delays)
         self.instance_configurations = InstanceConfigurations(self.ctx)
         self.load_balancers = LoadBalancers(self.ctx)
-        self.instances = Instances(self.ctx)
+        self.instances = Instances(self.ctx, self.images)
         self.instance_pools = InstancePools(self.ctx, self.instance_configurations,
                                             self.instances, self.load_balancers)
         self.functions.pull_check = ImagePullCheck(self.tenancy, self.authorizer)
@@ -240,6 +240,8 @@ class CloudServices:
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
             self.events.start()
+            await self.load_balancers.restore()
+            self.instance_pools.start()
             try:
                 yield {}
             finally:

@@ -1,14 +1,17 @@
 """Instances, VNIC attachments and VNICs (Compute and Virtual Network APIs, 20160918).
 
 Each instance is a local process (processes.py) with one primary VNIC whose private IP is
-a distinct loopback address; pools launch and terminate them through `Instances`.
+a distinct loopback address; pools launch and terminate them through `Instances`. After a
+restart of the cloud, `restore` starts every RUNNING instance again on its own IP and
+port, from the configuration it was launched with (a reboot, as far as the app can tell).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +24,9 @@ from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
 from fastfn.localcloud.oci.core.listing import drop_none, filter_by, paginated
 from fastfn.localcloud.oci.core.wire import empty_response, json_response
 from fastfn.localcloud.process import Supervised
+
+if TYPE_CHECKING:
+    from fastfn.localcloud.oci.images import ImageStore
 
 log = logging.getLogger("fastfn.localcloud.oci.compute")
 
@@ -36,10 +42,11 @@ def loopback_ip(n: int) -> str:
 
 
 class Instances:
-    def __init__(self, ctx: CloudContext) -> None:
+    def __init__(self, ctx: CloudContext, images: ImageStore | None = None) -> None:
         self.ctx = ctx
+        self.images = images
         self.procs: dict[str, Supervised] = {}
-        self.serial = len(ctx.store.find(INSTANCE))
+        self.serial = max((d.get("serial", 0) for d in ctx.store.find(INSTANCE)), default=0)
 
     def get(self, instance_id: str) -> dict[str, Any]:
         doc = self.ctx.store.get(INSTANCE, instance_id)
@@ -54,7 +61,7 @@ class Instances:
         ip = loopback_ip(self.serial)
         instance_id = ocid("instance", self.ctx.identity.region)
         name = f"inst-{self.serial}"
-        proc, port = processes.start(launch, ip, name)
+        proc, port = processes.start(launch, ip, name, self.images)
         self.procs[instance_id] = proc
         vnic_id = ocid("vnic", self.ctx.identity.region)
         compartment = launch.get("compartmentId") or configuration["compartmentId"]
@@ -76,21 +83,59 @@ class Instances:
         log.info("instance launched", extra={"instance_id": instance_id, "ip": ip})
         return doc
 
+    def _put(self, doc: dict[str, Any]) -> None:
+        self.ctx.store.put(INSTANCE, doc["id"], doc, parent=doc["compartmentId"],
+                           name=doc["displayName"])
+
+    def restore(self, configuration_of: Callable[[str], dict[str, Any] | None]) -> int:
+        """Start again every instance the state holds as RUNNING (their processes ended
+        with the previous cloud); one whose configuration is gone, or that was being
+        terminated, is TERMINATED. Returns how many were started."""
+        started = 0
+        for doc in self.ctx.store.find(INSTANCE):
+            if doc["lifecycleState"] == "TERMINATING":
+                doc["lifecycleState"] = "TERMINATED"
+                self._put(doc)
+            if doc["lifecycleState"] != "RUNNING" or doc["id"] in self.procs:
+                continue
+            configuration = configuration_of(doc["instanceConfigurationId"])
+            if configuration is None:
+                doc["lifecycleState"] = "TERMINATED"
+                self._put(doc)
+                continue
+            launch = configuration["instanceDetails"].get("launchDetails") or {}
+            self.procs[doc["id"]], _ = processes.start(launch, doc["privateIp"],
+                                                       doc["displayName"], self.images)
+            started += 1
+        if started:
+            log.info("instances restored", extra={"count": started})
+        return started
+
+    def lost(self, instance_id: str) -> None:
+        """The instance's process ended by itself: the instance is TERMINATED (a pool
+        replaces it)."""
+        self.procs.pop(instance_id, None)
+        doc = self.get(instance_id)
+        if doc["lifecycleState"] == "RUNNING":
+            doc["lifecycleState"] = "TERMINATED"
+            self._put(doc)
+            log.warning("instance process ended", extra={"instance_id": instance_id})
+
     def alive(self, instance_id: str) -> bool:
         proc = self.procs.get(instance_id)
         return proc is not None and proc.alive
 
     async def terminate(self, instance_id: str) -> None:
         doc = self.get(instance_id)
+        if doc["lifecycleState"] == "TERMINATED":
+            return
         doc["lifecycleState"] = "TERMINATING"
-        self.ctx.store.put(INSTANCE, instance_id, doc, parent=doc["compartmentId"],
-                           name=doc["displayName"])
+        self._put(doc)
         proc = self.procs.pop(instance_id, None)
         if proc is not None:
             await processes.stop(proc)
         doc["lifecycleState"] = "TERMINATED"
-        self.ctx.store.put(INSTANCE, instance_id, doc, parent=doc["compartmentId"],
-                           name=doc["displayName"])
+        self._put(doc)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(processes.stop(p, 5.0) for p in self.procs.values()))

@@ -22,7 +22,11 @@ class LaunchInstanceDetails(Wire):
 
     compartment_id: str | None = None
     display_name: str | None = None
+    availability_domain: str | None = None
     shape: str | None = None
+    shape_config: dict[str, Any] | None = None  # ocpus, memoryInGBs: kept, not enforced
+    create_vnic_details: dict[str, Any] | None = None  # the pool's placement decides
+    agent_config: dict[str, Any] | None = None
     source_details: InstanceSourceDetails | None = None
     metadata: dict[str, str] | None = None
     extended_metadata: dict[str, Any] | None = None

@@ -3,7 +3,9 @@
 A pool keeps `size` local instances launched from the instance configuration it holds at
 launch time (a new configuration affects new instances only); shrinking terminates the
 oldest first. Each attached load balancer gets every member as a backend `ip:port`,
-removed when the member is detached or terminated.
+removed when the member is detached or terminated. As OCI keeps a pool at its size, a
+member whose process ends (or that is terminated outside the pool) is replaced by a new
+instance, registered with the attached load balancers like any other.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.routing import Route
 
 from fastfn.localcloud.oci.compute.api import InstanceConfigurations
 from fastfn.localcloud.oci.compute.instances import Instances
+from fastfn.localcloud.oci.compute.models import INSTANCE_CONFIGURATION
 from fastfn.localcloud.oci.computemanagement.models import (
     INSTANCE_POOL,
     WORK_REQUEST,
@@ -36,6 +39,7 @@ from fastfn.localcloud.oci.loadbalancer.api import LoadBalancers
 log = logging.getLogger("fastfn.localcloud.oci.computemanagement")
 
 V = "/20160918"
+HEAL_INTERVAL_S = 0.5
 
 
 class InstancePools:
@@ -46,6 +50,35 @@ class InstancePools:
         self.instances = instances
         self.lbs = lbs
         self.tasks: set[asyncio.Task[None]] = set()
+        self.monitor: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Instances again after a restart, then the watch that keeps pools at size."""
+        self.instances.restore(
+            lambda cid: self.ctx.store.get(INSTANCE_CONFIGURATION, cid))
+        self.heal()
+        self.monitor = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(HEAL_INTERVAL_S)
+            try:
+                self.heal()
+            except Exception:  # one bad pass must not end the watch
+                log.exception("instance pool watch failed")
+
+    def heal(self) -> None:
+        """Replace every member whose process has ended."""
+        for pool in self.ctx.store.find(INSTANCE_POOL):
+            lost = [i for i in pool["members"] if not self.instances.alive(i)]
+            if not lost:
+                continue
+            for instance_id in lost:
+                self.instances.lost(instance_id)
+                self._remove(pool, instance_id, terminate=False)
+            log.warning("replacing lost pool instances",
+                        extra={"instance_pool_id": pool["id"], "count": len(lost)})
+            self._reconcile(pool)
 
     def _pool(self, pool_id: str) -> dict[str, Any]:
         doc = self.ctx.store.get(INSTANCE_POOL, pool_id)
@@ -222,6 +255,8 @@ class InstancePools:
         return json_response(request, wr)
 
     async def aclose(self) -> None:
+        if self.monitor is not None:
+            self.monitor.cancel()
         for task in list(self.tasks):
             await asyncio.wait([task], timeout=15)
 

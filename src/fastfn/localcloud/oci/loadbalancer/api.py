@@ -3,7 +3,9 @@
 Every mutating call answers with no body and an `opc-work-request-id`, as the SDK expects;
 the local changes apply at once, so the work request is SUCCEEDED when returned. Each
 backend gets a health-check task in the server's event loop; each listener is a real
-HTTP proxy on 127.0.0.1:<listener port> (see proxy.py).
+HTTP proxy on 127.0.0.1:<listener port> (see proxy.py). After a restart of the cloud,
+`restore` opens the listeners and starts the health checks of every load balancer held in
+the state again; each backend's health is UNKNOWN until its first check, as on OCI.
 """
 
 from __future__ import annotations
@@ -153,6 +155,24 @@ class LoadBalancers:
                            ) from None
         self.listeners[(lb["id"], details.name)] = listener
         lb["listeners"][details.name] = details.wire()
+
+    async def restore(self) -> None:
+        """Listeners and health checks again for every load balancer in the state."""
+        for lb in self.ctx.store.find(LOAD_BALANCER):
+            self.live[lb["id"]] = lb
+            for bs in lb["backendSets"].values():
+                for backend in bs["backends"]:
+                    self._start_checker(lb["id"], bs, backend)
+            for name, wire in lb["listeners"].items():
+                listener = Listener(self, lb["id"], wire["defaultBackendSetName"],
+                                    wire["port"])
+                try:
+                    await listener.start()
+                except OSError as exc:
+                    log.warning("listener not restored: port %s: %s", wire["port"],
+                                exc.strerror, extra={"load_balancer_id": lb["id"]})
+                    continue
+                self.listeners[(lb["id"], name)] = listener
 
     async def _release(self, lb_id: str) -> None:
         for key in [k for k in self.checkers if k[0] == lb_id]:

@@ -1,0 +1,240 @@
+"""The demo's seed-002 part: the TriviaPay API on a local instance pool of 2 behind the
+local load balancer, a rolling update under traffic (failed requests counted), and a
+one-step rollback.
+
+`run(postgres)` is called by scripts/demo.py with its running PostgreSQL. What
+`terraform apply` of the example's infra makes (load balancer, backend set with
+`GET /health`, listener, instance configuration, pool, and the state object with the 21
+outputs) is made on the local cloud through the oci SDK; `fastfn deploy` then reads every
+input from that state object, as it does on OCI.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TRIVIAPAY = ROOT / "examples" / "triviapay-api"
+FASTFN = [sys.executable, "-m", "fastfn"]
+# Short waits for a demo; the manifest keeps seed 002's (drain 120 s).
+QUICK = {"backend_drain_timeout_seconds": "2", "drain_delay_seconds": "1"}
+
+
+def step(title: str) -> None:
+    print(f"\n\033[1;36m== {title}\033[0m", flush=True)
+
+
+def show(argv: list[str]) -> None:
+    """Run a fastfn command with --json; print the rollout's report (its stderr) and a
+    summary of the result (the full plan is `fastfn plan`'s)."""
+    import json
+
+    printable = ["fastfn", *argv[3:]] if argv[:3] == FASTFN else argv
+    print(f"$ {shlex.join(printable)}", flush=True)
+    result = subprocess.run([*argv, "--json"], capture_output=True, text=True, timeout=600)
+    if result.stderr.strip():
+        print(result.stderr.rstrip(), flush=True)
+    if result.returncode != 0:
+        print(result.stdout.rstrip(), flush=True)
+        raise SystemExit(f"demo step failed: {shlex.join(printable)}")
+    out = json.loads(result.stdout)
+    calls = out.get("plan", {}).get("calls", [])
+    if calls:
+        print("steps: " + ", ".join(c["operation"] for c in calls), flush=True)
+    print(f"{out['mutating_calls']} mutating call(s)", flush=True)
+
+
+class Traffic:
+    """Steady GETs through the load balancer; every answer that is not a 200 counted."""
+
+    def __init__(self, port: int, clients: int = 4) -> None:
+        self.port = port
+        self.ok = 0
+        self.failed = 0
+        self.versions: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True)
+                         for _ in range(clients)]
+
+    def _run(self) -> None:
+        import json
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        while not self._stop.is_set():
+            try:
+                conn.request("GET", "/health")
+                response = conn.getresponse()
+                body = response.read()
+                good = response.status == 200
+                version = json.loads(body).get("version", "?") if good else ""
+            except (OSError, http.client.HTTPException, ValueError):
+                conn.close()
+                good, version = False, ""
+            with self._lock:
+                if good:
+                    self.ok += 1
+                    self.versions[version] = self.versions.get(version, 0) + 1
+                else:
+                    self.failed += 1
+            time.sleep(0.02)
+        conn.close()
+
+    def __enter__(self) -> Traffic:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+        print(f"\033[1mrequests through the load balancer: {self.ok + self.failed}, "
+              f"failed requests = {self.failed}\033[0m; versions answering: "
+              f"{dict(sorted(self.versions.items()))}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str) -> None:
+    print(f"$ curl -s {url}", flush=True)
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            print(f"{r.status} {r.read().decode()}", flush=True)
+    except urllib.error.HTTPError as exc:
+        print(f"{exc.code} {exc.read().decode()}", flush=True)
+
+
+def post(url: str, body: str) -> None:
+    print(f"$ curl -s -X POST {url} -d '{body}'", flush=True)
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        print(f"{r.status} {r.read().decode()}", flush=True)
+
+
+def wait_healthy(target: Any, lb_id: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while target.clients.lb.get_backend_set_health(lb_id, "api-backend").data.status != "OK":
+        if time.monotonic() > deadline:
+            raise SystemExit("the local pool never became healthy")
+        time.sleep(0.2)
+
+
+def run(postgres: Any) -> None:
+    from fastfn.deploy.targets.pool import local_pool_target
+    from fastfn.deploy.targets.pool.local import provision_local_stack
+    from fastfn.manifest import load
+
+    step("Seed 002: the TriviaPay API on a local instance pool of 2 behind the local "
+         "load balancer")
+    login = postgres.ensure_database("triviapay", "triviapay_user", secrets.token_urlsafe(16))
+    work = Path(tempfile.mkdtemp(prefix="fastfn-demo-pool-"))
+    service = work / "triviapay-api"
+    shutil.copytree(TRIVIAPAY, service, ignore=shutil.ignore_patterns("__pycache__",
+                                                                      ".fastfn", "infra"))
+    state = work / "cloud"
+    # The instances get the DSN from the cloud's environment (the manifest's secret is the
+    # reference env:TRIVIAPAY_DATABASE_URL), never from a command line or a config file.
+    env = dict(os.environ, TRIVIAPAY_DATABASE_URL=login.dsn)
+    log = (work / "cloud.log").open("w")
+    cloud = subprocess.Popen([*FASTFN, "cloud", "up", "--state-dir", str(state), "--port",
+                              "0", "--proxy-port", "0"], env=env, stdout=log,
+                             stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (state / "run" / "endpoint.json").exists():
+            if cloud.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("fastfn cloud up did not start")
+            time.sleep(0.1)
+        # cloud-init mounts APP_LOG_PATH's directory on a VM; here it is the demo's own.
+        (work / "log").mkdir()
+        overrides = {**QUICK, "app_log_path": str(work / "log" / "app.log")}
+        sets = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")]
+        target = local_pool_target(state, overrides=overrides)
+        desired = target.desired(load(service), service, None)
+        listen = free_port()
+        print("what `terraform apply` makes, on the local cloud: load balancer, backend set "
+              "(GET /health), listener, instance configuration, pool of 2, state object")
+        stack = provision_local_stack(state, service, "main:app", service="triviapay",
+                                      listen_port=listen, backend_port=desired.section.port,
+                                      size=2, instance=desired.instance,
+                                      repo="local.ocir.io/fastfn/triviapay-api")
+        try:
+            wait_healthy(target, stack.outputs.lb_id)
+        except SystemExit:
+            print((work / "cloud.log").read_text()[-3000:], file=sys.stderr)
+            raise
+        base = stack.listener_url
+        print(f"load balancer listener: {base}   Terraform state: "
+              f"oci://tfstate/{stack.state_key}")
+        get(base + "/health")
+        get(base + "/health/db")
+        post(base + "/players", '{"name": "Ada"}')
+
+        where = [os.path.relpath(service), "--cloud-state", str(state), *sets]
+        step("fastfn deploy: the pool already runs this version (nothing to do)")
+        show([*FASTFN, "deploy", *where])
+
+        step("A new version (APP_VERSION 2): a rolling update under traffic")
+        manifest = service / "fastfn.yaml"
+        manifest.write_text(manifest.read_text().replace('APP_VERSION: "1"',
+                                                         'APP_VERSION: "2"'))
+        with Traffic(listen):
+            time.sleep(0.5)
+            show([*FASTFN, "deploy", *where])
+            time.sleep(0.5)
+        get(base + "/health")
+
+        step("fastfn rollback: the previous instance configuration, in one command")
+        with Traffic(listen):
+            time.sleep(0.5)
+            show([*FASTFN, "rollback", *where])
+            time.sleep(0.5)
+        get(base + "/health")
+        lines = (work / "log" / "app.log").read_text().splitlines()
+        print(f"APP_LOG_PATH: {len(lines)} JSON lines written by the instances", flush=True)
+    finally:
+        cloud.send_signal(signal.SIGTERM)
+        try:
+            cloud.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            cloud.kill()
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+
+    from fastfn.localcloud.postgres import LocalPostgres
+
+    data = Path(tempfile.mkdtemp(prefix="fastfn-demo-pg-"))
+    server = LocalPostgres(data)
+    try:
+        server.start()
+        run(server)
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
