@@ -195,6 +195,14 @@ def test_outputs_are_exactly_the_seeds_names() -> None:
     assert len(declared) == len(set(declared)) == 21
 
 
+def test_the_pool_deploy_reads_exactly_the_outputs_the_module_declares() -> None:
+    from fastfn.deploy.targets.pool.outputs import OUTPUT_NAMES
+
+    module = load()
+    declared = {name for block in module["output"] for name in block}
+    assert set(OUTPUT_NAMES) == declared
+
+
 def test_tfvars_example_fills_every_required_variable() -> None:
     module = load()
     required = {n for block in module["variable"] for n, body in block.items()
