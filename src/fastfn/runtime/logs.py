@@ -49,6 +49,10 @@ class JsonFormatter(logging.Formatter):
 _ACCESS_LOGGER = "fastfn.call"
 _access_enabled = logging.getLogger(_ACCESS_LOGGER).isEnabledFor
 _log_file: logging.handlers.WatchedFileHandler | None = None
+
+
+class LogFileError(OSError):
+    """The log file `APP_LOG_PATH` names cannot be opened."""
 _second = -1
 _second_text = ""
 
@@ -103,7 +107,13 @@ def configure(level: str = "INFO", log_path: str | None = None) -> None:
     if path:
         from logging.handlers import WatchedFileHandler
 
-        _log_file = WatchedFileHandler(path, encoding="utf-8")
+        try:
+            _log_file = WatchedFileHandler(path, encoding="utf-8")
+        except OSError as exc:
+            # stderr is set up already: the service says why it will not start, as a JSON
+            # line, instead of a traceback (the log path is a mount cloud-init makes).
+            raise LogFileError(f"APP_LOG_PATH {path}: cannot open it for appending: "
+                               f"{exc.strerror or exc}") from None
         _log_file.setFormatter(JsonFormatter())
         root.addHandler(_log_file)
     known = logging.getLevelNamesMapping()

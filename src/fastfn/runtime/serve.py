@@ -65,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
-    logs.configure(level)
+    try:
+        logs.configure(level)
+    except logs.LogFileError as exc:
+        log.error(str(exc))
+        return 2
     if not app_spec:
         log.error(f"no app given: pass module:attribute or set {ENV_APP}")
         return 2

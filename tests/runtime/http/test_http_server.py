@@ -63,6 +63,20 @@ def test_bad_port_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_log_path_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    missing = tmp_path / "not-mounted" / "app.log"
+    result = subprocess.run(
+        [sys.executable, "-m", "fastfn", "serve", "vmapp:app", "--http"],
+        env={**os.environ, "PORT": "0", "APP_LOG_PATH": str(missing)}, capture_output=True,
+        text=True, timeout=30, cwd=Path(__file__).parent / "apps")
+    assert result.returncode == 2
+    assert f"APP_LOG_PATH {missing}: cannot open it for appending" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_logrotate_under_load_loses_no_line(vm_server, tmp_path: Path) -> None:
     logrotate = shutil.which("logrotate") or "/usr/sbin/logrotate"
     assert Path(logrotate).exists(), "Debian's logrotate is installed by scripts/setup.sh"
