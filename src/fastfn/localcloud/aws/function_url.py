@@ -70,7 +70,7 @@ def build_event(method: str, target: str, headers: list[tuple[str, str]], body: 
     return event
 
 
-def _response_parts(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+def response_parts(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
     try:
         result = json.loads(payload)
     except ValueError:
@@ -125,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(502, [("content-type", "application/json")],
                        b'{"Message":"Internal Server Error"}')
             return
-        self._send(*_response_parts(result.payload))
+        self._send(*response_parts(result.payload))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
