@@ -120,3 +120,26 @@ def test_code_that_does_not_compile_is_named(tmp_path: Path, wheelhouse: Path) -
     (service / "broken.py").write_text("def f(:\n")
     with pytest.raises(BuildError, match=r"broken\.py does not compile"):
         PackageBuilder(tmp_path / "cache").build(service, _options(wheelhouse))
+
+
+def test_installed_resolver_copies_this_interpreters_packages(tmp_path: Path) -> None:
+    service = _service(tmp_path, "httpx>=0.20\n")
+    packages = PackageBuilder(tmp_path / "cache").build(
+        service, BuildOptions(python=LOCAL_PY, resolver="installed"))
+    names = _names(packages.deps.data)
+    assert "python/httpx/__init__.py" in names
+    assert "python/httpcore/__init__.py" in names  # what httpx requires, walked
+    assert any(n.startswith("python/httpx-") and n.endswith(".dist-info/METADATA")
+               for n in names)
+    assert any(r.startswith("httpx==") for r in packages.resolved)
+
+
+def test_installed_resolver_names_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="no-such-dist-xyz"):
+        PackageBuilder(tmp_path / "c").build(_service(tmp_path, "no-such-dist-xyz\n"),
+                                             BuildOptions(python=LOCAL_PY,
+                                                          resolver="installed"))
+    with pytest.raises(BuildError, match=r"httpx .* want >=999"):
+        PackageBuilder(tmp_path / "d").build(_service(tmp_path / "x", "httpx>=999\n"),
+                                             BuildOptions(python=LOCAL_PY,
+                                                          resolver="installed"))

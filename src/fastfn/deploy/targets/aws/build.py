@@ -54,6 +54,9 @@ class BuildOptions:
     index_url: str | None = None
     find_links: tuple[str, ...] = ()
     no_index: bool = False
+    # "pip": resolved by pip for Lambda's platform; "installed": copied from this
+    # interpreter's installed packages (installed.py), for the embedded AWS.
+    resolver: str = "pip"
 
     def pip_args(self) -> list[str]:
         args = ["--only-binary=:all:", "--implementation", "cp", "--python-version",
@@ -178,6 +181,7 @@ def request_key(requirements: Sequence[str], options: BuildOptions) -> str:
     text = "\n".join([*requirements, f"python={options.python}",
                       f"arch={options.architecture}", f"index={options.index_url}",
                       f"links={','.join(options.find_links)}", f"no-index={options.no_index}",
+                      f"resolver={options.resolver}",
                       f"runtime={runtime.hexdigest()}", f"bytecode={_bytecode(options)}"])
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -248,6 +252,8 @@ class PackageBuilder:
             raise BuildError(f"{service_dir} is not a directory")
         if options.architecture not in PLATFORMS:
             raise BuildError(f"aws.architecture: must be one of {sorted(PLATFORMS)}")
+        if options.resolver not in ("pip", "installed"):
+            raise BuildError("aws.resolver: must be 'pip' or 'installed'")
         requirements = read_requirements(service_dir)
         bytecode = _bytecode(options)
         deps, resolved = self._deps(requirements, options, bytecode)
@@ -271,8 +277,13 @@ class PackageBuilder:
         with tempfile.TemporaryDirectory(prefix="fastfn-deps-") as scratch:
             target = Path(scratch) / "python"
             target.mkdir()
-            self.pip_runs += 1
-            _pip_install(requirements, target, options)
+            if options.resolver == "installed":
+                from fastfn.deploy.targets.aws.installed import copy_installed
+
+                copy_installed(requirements, target)
+            else:
+                self.pip_runs += 1
+                _pip_install(requirements, target, options)
             resolved = _clean_pip_output(target)
             files = _tree(target, "python/", ("__pycache__",)) + _runtime_files()
             if bytecode:
