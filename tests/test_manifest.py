@@ -72,7 +72,8 @@ def test_load_prefers_fastfn_yaml_and_reads_func_yaml(tmp_path: Path):
         "memory: 512\ntimeout: 60\nconfig:\n  DB_SECRET_OCID: ocid1.vaultsecret.oc1..x\n"
         "annotations:\n  fn.oci.oracle.com/fn/invokeEndpoint: /items\n")
     from_func = load(tmp_path)
-    assert (from_func.name, from_func.memory, from_func.timeout) == ("postgres-inserter", 512, 60)
+    assert (from_func.name, from_func.oci.memory, from_func.oci.timeout) == (
+        "postgres-inserter", 512, 60)
     assert from_func.config == {"DB_SECRET_OCID": "ocid1.vaultsecret.oc1..x"}
     (tmp_path / "fastfn.yaml").write_text("name: items\nmemory: 1024\n")
     assert load(tmp_path).name == "items"
@@ -96,3 +97,29 @@ def test_detached_timeout_and_provisioned_concurrency():
         detached_timeout=4000)
     assert "provisioned_concurrency: Input should be greater than or equal to 0" in errors_for(
         provisioned_concurrency=-1)
+
+
+@pytest.mark.parametrize("fields,expected", [
+    ({"aws": {"memory": 64}}, "aws.memory: Input should be greater than or equal to 128"),
+    ({"aws": {"timeout": 901}}, "aws.timeout: Input should be less than or equal to 900"),
+    ({"stages": {"qa": {"aws": {"memory": 20000}}}}, "stages.qa.aws.memory: Input should be"),
+    ({"stages": {"qa": {"pool": {"prot": 1}}}}, "stages.qa.pool.prot: Extra inputs"),
+    ({"oci": {"memory": 500}}, "oci.memory: must be one of"),
+    ({"memory": 512, "oci": {"memory": 256}}, "memory: given both at the top level and"),
+    ({"target": "gcp"}, "target: Input should be 'oci', 'aws' or 'pool'"),
+])
+def test_target_section_errors_name_the_key(fields, expected):
+    assert expected in errors_for(**fields)
+
+
+def test_stage_overrides_a_target_section_key_by_key():
+    manifest = parse({**BASE, "target": "aws", "timeout": 120,
+                      "aws": {"memory": 1024, "architecture": "arm64"},
+                      "stages": {"prod": {"aws": {"memory": 2048}, "timeout": 200}}})
+    assert manifest.target == "aws"
+    prod = manifest.section("aws", "prod")
+    assert (prod.memory, prod.architecture) == (2048, "arm64")
+    assert manifest.section("aws").memory == 1024
+    # the old top-level OCI keys are the oci section, at the top and in a stage
+    assert (manifest.resolve().timeout, manifest.resolve("prod").timeout) == (120, 200)
+    assert manifest.common("prod").name == "items-prod"

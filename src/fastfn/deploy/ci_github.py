@@ -127,7 +127,7 @@ def _header(manifest: Manifest, service_path: str, purpose: str) -> str:
 
 
 def _steps(manifest: Manifest, service_path: str, deploy_args: str) -> str:
-    platforms = ",".join(platforms_for_shape(manifest.shape))
+    platforms = ",".join(platforms_for_shape(manifest.resolve().shape))
     setup_qemu = "" if platforms == "linux/amd64" else """
 - uses: docker/setup-qemu-action@v4"""
     return f"""\
