@@ -52,6 +52,8 @@ def create_app(github: GitHubClient | None = None, api_key: Secret | None = None
         given = request.headers.get(header, "")
         expected: Secret = request.state.api_key
         if not hmac.compare_digest(given.encode(), expected.reveal().encode()):
+            log.warning("request refused: missing or wrong %s header on %s %s", header,
+                        request.method, request.url.path)
             return JSONResponse({"detail": f"missing or wrong {header} header"}, status_code=401)
         return await call_next(request)
 
