@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from fastfn.cli.aws_local import wait_for_dev
+
 from support.github_fake import FakeGitHub
 
 SERVICE = Path(__file__).parents[2] / "examples" / "github-digest"
