@@ -22,6 +22,7 @@ async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
     STARTUPS += 1
     if os.environ.get("PROBE_FAIL_STARTUP"):
         raise RuntimeError("startup refused by PROBE_FAIL_STARTUP")
+    await asyncio.sleep(float(os.environ.get("PROBE_SLOW_STARTUP_S", "0")))
     (MARKERS / f"startup-{os.getpid()}").touch()
     yield {"opened_at_startup": "yes"}
     (MARKERS / f"shutdown-{os.getpid()}").touch()

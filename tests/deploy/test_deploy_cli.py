@@ -137,3 +137,24 @@ def test_the_examples_deploy_and_then_plan_nothing(cloud: LocalCloud, cloud_stat
     assert json.loads(out)["mutating_calls"] == 2
     code, out = run("plan", str(service), "--cloud-state", str(cloud_state), "--json")
     assert (code, json.loads(out)["calls"]) == (0, []), out
+
+
+def test_target_options_are_checked_before_anything_is_called(service_dir: Path,
+                                                             tmp_path: Path) -> None:
+    code, out = run("plan", str(service_dir), "--target", "gcp")
+    assert code == 1 and "--target: unknown target 'gcp'" in out
+    code, out = run("deploy", str(service_dir), "--set", "novalue")
+    assert code == 1 and "--set must look like KEY=VALUE" in out
+    # every deploy command takes the same target options (declared once)
+    for command in ("plan", "deploy", "drift", "rollback", "promote", "destroy"):
+        code, out = run(command, "--help")
+        assert code == 0 and "--cloud-state" in out and "--target" in out, command
+    code, out = run("plan", str(service_dir), "--cloud-state", str(tmp_path / "none"))
+    assert code == 1 and "no local cloud is running" in out
+
+
+def test_canary_is_refused_on_oci_functions(cloud: LocalCloud, cloud_state: Path,
+                                            service_dir: Path) -> None:
+    code, out = run("plan", str(service_dir), "--stage", "dev", "--cloud-state",
+                    str(cloud_state), "--canary", "10")
+    assert code == 1 and "no traffic splitting" in out

@@ -19,6 +19,7 @@ from oci.functions.models import UpdateApplicationDetails, UpdateFunctionDetails
 from fastfn.deploy import deployer, state
 from fastfn.deploy.executor import PlanRefused
 from fastfn.deploy.lock import DeployLocked, lock_path, stage_lock
+from fastfn.deploy.plan import PlanOptions
 from fastfn.deploy.targets.oci import OciFunctionsTarget
 from fastfn.localcloud.oci import LocalCloud
 from fastfn.manifest import load
@@ -48,7 +49,8 @@ def test_first_deploy_creates_application_and_function_that_answers(
 
     recorded = state.load(service_dir, "dev")
     assert recorded is not None
-    assert (recorded.application_id, recorded.function_id) == (app.id, fn.id)
+    assert recorded.resources == {"application": app.id, "function": fn.id}
+    assert recorded.history[-1].resources == recorded.resources
     assert recorded.digest == fn.source_details.image_digest
     assert [h.digest for h in recorded.history] == [recorded.digest]
 
@@ -78,7 +80,7 @@ def test_image_only_update_makes_exactly_one_call(
     fn_id = first.execution.ids["function"]
     assert invoke(cloud, fn_id)["version"] == "2"
     live = functions.get_function(fn_id).data.source_details.image_digest
-    assert live == state.load(service_dir, "dev").digest != first.plan.built.digest  # type: ignore[union-attr]
+    assert live == state.load(service_dir, "dev").digest != first.plan.artifact.digest  # type: ignore[union-attr]
     # A full deploy of a code change is one call as well: the image is all that differs.
     set_version(service_dir, "3")
     assert deploy(service_dir, target).execution.mutating_calls == 1
@@ -111,7 +113,7 @@ def test_drift_shows_a_change_made_behind_fastfns_back(
     assert {c.key for c in refused.value.plan.changes} == {"memory", "config.DB_PASSWORD"}
     assert len(work_requests(cloud)) == calls
     # ...unless forced: then only the image changes and the drift stays.
-    forced = deploy(service_dir, target, mode="image-only", force=True)
+    forced = deploy(service_dir, target, mode="image-only", options=PlanOptions(force=True))
     assert forced.execution.mutating_calls == 1
     assert functions.get_function(fn_id).data.memory_in_mbs == 512
     # A full deploy puts the manifest's settings back.
@@ -134,7 +136,7 @@ def test_application_config_added_in_the_console_is_drift(
 def test_rollback_restores_the_previous_digest_in_one_call(
         cloud: LocalCloud, target: OciFunctionsTarget, service_dir: Path, functions) -> None:  # type: ignore[no-untyped-def]
     first = deploy(service_dir, target)
-    v1 = first.plan.built.digest  # type: ignore[union-attr]
+    v1 = first.plan.artifact.digest  # type: ignore[union-attr]
     set_version(service_dir, "2")
     deploy(service_dir, target)
     fn_id = first.execution.ids["function"]
@@ -153,7 +155,7 @@ def test_rollback_restores_the_previous_digest_in_one_call(
 def test_rollback_without_history_is_refused(target: OciFunctionsTarget,
                                              service_dir: Path) -> None:
     deploy(service_dir, target)
-    with pytest.raises(deployer.RollbackError, match="no earlier deployed image"):
+    with pytest.raises(deployer.RollbackError, match="no earlier deployed artifact"):
         deployer.rollback(load(service_dir), service_dir, "dev", target)
 
 
@@ -286,9 +288,10 @@ def test_the_function_runs_the_digest_it_was_deployed_with(
 
 def test_detached_timeout_and_provisioned_concurrency(
         cloud: LocalCloud, target: OciFunctionsTarget, service_dir: Path, functions) -> None:  # type: ignore[no-untyped-def]
+    from fastfn.deploy.errors import LimitError
     from fastfn.deploy.executor import execute
-    from fastfn.deploy.models import FunctionExtras, LimitError, desired_service
-    from fastfn.deploy.planner import plan
+    from fastfn.deploy.targets.oci.models import FunctionExtras, desired_service
+    from fastfn.deploy.targets.oci.plan import plan
 
     def apply(extras: FunctionExtras) -> int:
         service = desired_service(load(service_dir), service_dir, "dev", target.settings,
@@ -316,8 +319,8 @@ def test_detached_timeout_and_provisioned_concurrency(
 def test_manifest_carries_detached_timeout_and_provisioned_concurrency(
         cloud: LocalCloud, target: OciFunctionsTarget, service_dir: Path, functions) -> None:  # type: ignore[no-untyped-def]
     from fastfn.deploy.executor import execute
-    from fastfn.deploy.models import desired_service
-    from fastfn.deploy.planner import plan
+    from fastfn.deploy.targets.oci.models import desired_service
+    from fastfn.deploy.targets.oci.plan import plan
 
     manifest_file = service_dir / "fastfn.yaml"
     manifest_file.write_text(manifest_file.read_text()

@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 
 from fastfn.deploy.build import BuildError, BuiltImage, PrebuiltImage
-from fastfn.deploy.models import LimitError, TargetSettings, check_limits, desired_service
-from fastfn.deploy.planner import LiveResource, Observed, plan
+from fastfn.deploy.errors import LimitError
+from fastfn.deploy.plan import LiveResource
+from fastfn.deploy.targets.oci.models import TargetSettings, check_limits, desired_service
+from fastfn.deploy.targets.oci.plan import Observed, plan
+from fastfn.deploy.targets.oci.target import build_command_for
 from fastfn.manifest import parse
 
 SETTINGS = TargetSettings(compartment_id="ocid1.compartment.oc1..c", subnet_ids=("s1",))
@@ -77,7 +80,7 @@ def test_limits_are_checked_without_the_manifest() -> None:
 def test_real_oci_needs_the_pushed_image_with_its_digest() -> None:
     svc = service(shape="GENERIC_ARM")
     with pytest.raises(BuildError, match="--platform linux/arm64") as info:
-        PrebuiltImage(None).build(svc)
+        PrebuiltImage(None, build_command_for).build(svc)
     assert "--image" in str(info.value)
     built = PrebuiltImage("fra.ocir.io/ns/svc:1@sha256:" + "c" * 64).build(svc)
     assert built == BuiltImage("fra.ocir.io/ns/svc:1", "sha256:" + "c" * 64)

@@ -1,10 +1,11 @@
-"""`fastfn plan | deploy | drift | rollback | destroy`: the deploy pipeline's commands.
+"""`fastfn plan | deploy | drift | rollback | promote | destroy`: the deploy pipeline's
+commands, for every target.
 
-Where a stage goes (the target):
-- by default the local cloud whose state dir is `--cloud-state` (`.fastfn/cloud`, the
-  one `fastfn cloud up` serves; env FASTFN_CLOUD_STATE);
-- real OCI when `--oci-profile` is given (env FASTFN_OCI_PROFILE), with `--compartment`,
-  `--subnet` and, for deploys, `--image <repo>:<tag>@sha256:<digest>` (the pushed image).
+Where a stage goes (`cli/target_options.py`): the target kind is `--target` or the
+manifest's `target:` (oci by default); each target is by default the embedded local cloud
+on `--cloud-state` (`.fastfn/cloud`, the one `fastfn cloud up` serves), and the real cloud
+with `--profile` (real OCI also needs `--compartment`, `--subnet` and, for deploys,
+`--image <repo>:<tag>@sha256:<digest>`).
 """
 
 from __future__ import annotations
@@ -17,49 +18,11 @@ import typer
 from rich.table import Table
 
 from fastfn.cli.common import console, err_console, fail, load_service
+from fastfn.cli.target_options import Where, with_target
 
 DIR_ARG = typer.Argument(Path("."), help="service directory (with fastfn.yaml)")
 STAGE = typer.Option(None, "--stage", "-s", help="stage from fastfn.yaml (default: none)")
-CLOUD_STATE = typer.Option(Path(".fastfn") / "cloud", "--cloud-state",
-                           envvar="FASTFN_CLOUD_STATE",
-                           help="local cloud state dir: the target unless --oci-profile")
-OCI_PROFILE = typer.Option(None, "--oci-profile", envvar="FASTFN_OCI_PROFILE",
-                           help="deploy to real OCI with this oci config profile")
-OCI_CONFIG = typer.Option(None, "--oci-config", envvar="OCI_CONFIG_FILE",
-                          help="oci config file (default ~/.oci/config)")
-COMPARTMENT = typer.Option(None, "--compartment", envvar="FASTFN_COMPARTMENT",
-                           help="OCI compartment OCID (real OCI)")
-SUBNET = typer.Option([], "--subnet", envvar="FASTFN_SUBNET",
-                      help="subnet OCID for the application (real OCI; repeatable)")
-NSG = typer.Option([], "--nsg", envvar="FASTFN_NSG",
-                   help="network security group OCID for the application (real OCI; "
-                        "repeatable)")
-IMAGE = typer.Option(None, "--image", envvar="FASTFN_IMAGE",
-                     help="pushed image as <repo>:<tag>@sha256:<digest> (real OCI)")
 AS_JSON = typer.Option(False, "--json", help="print JSON")
-
-
-class _TargetArgs:
-    def __init__(self, cloud_state: Path, oci_profile: str | None, oci_config: str | None,
-                 compartment: str | None, subnet: list[str], image: str | None,
-                 nsg: list[str] | None = None) -> None:
-        self.cloud_state, self.oci_profile, self.oci_config = cloud_state, oci_profile, oci_config
-        self.compartment, self.subnet, self.image = compartment, subnet, image
-        self.nsg = nsg or []
-
-    def target(self) -> Any:
-        from fastfn.deploy.errors import TargetError
-        from fastfn.deploy.targets.oci import local_cloud_target, oci_target
-
-        try:
-            if self.oci_profile:
-                if not self.compartment or not self.subnet:
-                    raise fail("--oci-profile needs --compartment and --subnet")
-                return oci_target(self.oci_profile, self.compartment, tuple(self.subnet),
-                                  self.image, self.oci_config, tuple(self.nsg))
-            return local_cloud_target(self.cloud_state)
-        except TargetError as exc:
-            raise fail(str(exc)) from None
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -111,22 +74,31 @@ def print_changes(changes: list[Any], title: str) -> None:
     console.print(table)
 
 
+CANARY = typer.Option(None, "--canary", min=1, max=99,
+                      help="percent of traffic for the new version (aws)")
+
+
+def _plan_options(force: bool = False, canary: int | None = None) -> Any:
+    from fastfn.deploy.plan import PlanOptions
+
+    return PlanOptions(force=force, canary_percent=canary)
+
+
+@with_target
 def plan(
     service_dir: Path = DIR_ARG, stage: str = STAGE, image_only: bool = typer.Option(
         False, "--image-only", help="plan an image-only update"),
-    cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
-    oci_config: str = OCI_CONFIG, compartment: str = COMPARTMENT, subnet: list[str] = SUBNET,
-    nsg: list[str] = NSG, image: str = IMAGE, as_json: bool = AS_JSON,
+    canary: int = CANARY, as_json: bool = AS_JSON, *, where: Where,
 ) -> None:
     """Show the API calls a deploy would make and the settings it would change (read-only)."""
     from fastfn.deploy.deployer import make_plan
 
     manifest, _ = load_service(service_dir, stage)
-    target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
-                         image, nsg).target()
+    target = where.target(manifest)
     try:
         the_plan = make_plan(manifest, service_dir, stage, target,
-                             "image-only" if image_only else "full")
+                             "image-only" if image_only else "full",
+                             _plan_options(canary=canary))
     except _errors() as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -137,30 +109,29 @@ def plan(
         raise typer.Exit(1)
 
 
+@with_target
 def deploy(
     service_dir: Path = DIR_ARG, stage: str = STAGE,
     image_only: bool = typer.Option(False, "--image-only",
                                     help="update only the image (seed 000's update phase)"),
     force: bool = typer.Option(False, "--force",
                                help="with --image-only: update the image despite drift"),
-    cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
-    oci_config: str = OCI_CONFIG, compartment: str = COMPARTMENT, subnet: list[str] = SUBNET,
-    nsg: list[str] = NSG, image: str = IMAGE, as_json: bool = AS_JSON,
+    canary: int = CANARY, as_json: bool = AS_JSON, *, where: Where,
 ) -> None:
-    """Create or update the stage's application and function so they match the manifest."""
+    """Create or update the stage's resources so they match the manifest."""
     from fastfn.deploy import deployer
     from fastfn.deploy.errors import PlanRefused
 
     manifest, _ = load_service(service_dir, stage)
-    target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
-                         image, nsg).target()
+    target = where.target(manifest)
     with err_console.status("deploying...") as status:
         def progress(call: Any) -> None:
             status.update(f"{call.operation} {call.name}")
 
         try:
             outcome = deployer.deploy(manifest, service_dir, stage, target,
-                                      "image-only" if image_only else "full", force,
+                                      "image-only" if image_only else "full",
+                                      _plan_options(force, canary),
                                       on_call=None if as_json else progress)
         except PlanRefused as exc:
             if as_json:
@@ -177,23 +148,27 @@ def deploy(
                                "state": str(outcome.state_path)}, indent=2))
         return
     print_plan(outcome.plan, "deployed")
-    console.print(f"{run.mutating_calls} mutating call(s); function {run.ids.get('function')}"
-                  f"; state in {outcome.state_path}", highlight=False)
+    console.print(f"{run.mutating_calls} mutating call(s); state in {outcome.state_path}",
+                  highlight=False)
+    _print_ids(run.ids)
 
 
+def _print_ids(ids: dict[str, str]) -> None:
+    for kind, resource_id in ids.items():
+        console.print(f"  {kind}: {resource_id}", highlight=False, soft_wrap=True)
+
+
+@with_target
 def drift(
     service_dir: Path = DIR_ARG, stage: str = STAGE,
     exit_code: bool = typer.Option(False, "--exit-code", help="exit 2 when there is drift"),
-    cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
-    oci_config: str = OCI_CONFIG, compartment: str = COMPARTMENT, subnet: list[str] = SUBNET,
-    nsg: list[str] = NSG, as_json: bool = AS_JSON,
+    as_json: bool = AS_JSON, *, where: Where,
 ) -> None:
     """Live settings that differ from the manifest (a console edit, say)."""
     from fastfn.deploy.deployer import drift_of
 
-    manifest, _ = load_service(service_dir, stage)
-    target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
-                         None, nsg).target()
+    manifest, resolved = load_service(service_dir, stage)
+    target = where.target(manifest)
     try:
         service, changes, deployed = drift_of(manifest, service_dir, stage, target)
     except _errors() as exc:
@@ -204,54 +179,75 @@ def drift(
     elif not deployed:
         console.print(f"stage {service.stage!r} is not deployed", highlight=False)
     elif not changes:
-        console.print(f"[green]no drift[/]: {service.function.name} matches the manifest",
+        console.print(f"[green]no drift[/]: {resolved.name} matches the manifest",
                       highlight=False)
     else:
-        print_changes(changes, f"drift: {service.function.name} (live -> manifest)")
+        print_changes(changes, f"drift: {resolved.name} (live -> manifest)")
     if exit_code and changes:
         raise typer.Exit(2)
 
 
+@with_target
 def rollback(
-    service_dir: Path = DIR_ARG, stage: str = STAGE,
-    cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
-    oci_config: str = OCI_CONFIG, compartment: str = COMPARTMENT, subnet: list[str] = SUBNET,
-    as_json: bool = AS_JSON,
+    service_dir: Path = DIR_ARG, stage: str = STAGE, as_json: bool = AS_JSON, *, where: Where,
 ) -> None:
-    """Put the previously deployed image (by digest) back: one update call."""
+    """Put the previously deployed artifact back (an OCI function's image by digest, a
+    Lambda alias's version, a pool's instance configuration), in one step."""
     from fastfn.deploy import deployer
 
     manifest, _ = load_service(service_dir, stage)
-    target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
-                         None).target()
+    target = where.target(manifest)
     try:
         outcome = deployer.rollback(manifest, service_dir, stage, target)
     except _errors() as exc:
         raise fail(str(exc)) from None
-    built = outcome.plan.built
-    assert built is not None
+    built = outcome.plan.artifact
+    if built is None:
+        raise fail("the rollback plan names no artifact")
     if as_json:
         typer.echo(json.dumps({"image": built.image, "digest": built.digest,
+                               "refs": built.refs,
                                "mutating_calls": outcome.execution.mutating_calls}, indent=2))
         return
     console.print(f"rolled back to {built.image}@{built.digest}", highlight=False)
 
 
+@with_target
+def promote(
+    service_dir: Path = DIR_ARG, stage: str = STAGE, as_json: bool = AS_JSON, *, where: Where,
+) -> None:
+    """Finish a canary: the new version takes all the traffic (aws)."""
+    from fastfn.deploy import deployer
+
+    manifest, _ = load_service(service_dir, stage)
+    target = where.target(manifest)
+    try:
+        outcome = deployer.promote(manifest, service_dir, stage, target)
+    except deployer.PlanRefused as exc:
+        print_plan(exc.plan, "promote")
+        raise typer.Exit(1) from None
+    except _errors() as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps({"plan": outcome.plan.to_json(),
+                               "mutating_calls": outcome.execution.mutating_calls}, indent=2))
+        return
+    print_plan(outcome.plan, "promoted")
+
+
+@with_target
 def destroy(
     service_dir: Path = DIR_ARG, stage: str = STAGE,
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask"),
-    cloud_state: Path = CLOUD_STATE, oci_profile: str = OCI_PROFILE,
-    oci_config: str = OCI_CONFIG, compartment: str = COMPARTMENT, subnet: list[str] = SUBNET,
-    as_json: bool = AS_JSON,
+    as_json: bool = AS_JSON, *, where: Where,
 ) -> None:
-    """Delete the stage's function and application (other stages are not touched)."""
+    """Delete the stage's resources (other stages are not touched)."""
     from fastfn.deploy import deployer
 
     manifest, resolved = load_service(service_dir, stage)
-    if not yes and not typer.confirm(f"delete {resolved.name} (function and application)?"):
+    if not yes and not typer.confirm(f"delete {resolved.name} and its resources?"):
         raise typer.Exit(1)
-    target = _TargetArgs(cloud_state, oci_profile, oci_config, compartment, subnet,
-                         None).target()
+    target = where.target(manifest)
     try:
         outcome = deployer.destroy(manifest, service_dir, stage, target)
     except deployer.PlanRefused as exc:

@@ -11,10 +11,10 @@ uses it (`targets/oci/local.py`).
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from fastfn.deploy.errors import BuildError
-from fastfn.deploy.models import DesiredService
 from fastfn.deploy.steps import Artifact, Push
 
 # A container image, repository:tag plus its digest: the artifact every builder here makes.
@@ -22,8 +22,8 @@ BuiltImage = Artifact
 
 
 class ImageBuilder(Protocol):
-    def build(self, service: DesiredService) -> BuiltImage:
-        """The image for this service, without side effects on any target."""
+    def build(self, service: Any) -> BuiltImage:
+        """The image for this service (a target's desired state), without side effects."""
         ...
 
     def push(self, step: Push) -> None:
@@ -34,15 +34,17 @@ class ImageBuilder(Protocol):
 class PrebuiltImage:
     """An image already in a registry, named with its digest (`repo:tag@sha256:...`)."""
 
-    def __init__(self, reference: str | None) -> None:
+    def __init__(self, reference: str | None,
+                 build_hint: Callable[[Any], str] | None = None) -> None:
         self.reference = reference
+        self.build_hint = build_hint  # the build-and-push command for a service, for errors
 
-    def build(self, service: DesiredService) -> BuiltImage:
+    def build(self, service: Any) -> BuiltImage:
         if not self.reference or "@sha256:" not in self.reference:
+            hint = f", then e.g. `{self.build_hint(service)}`" if self.build_hint else ""
             raise BuildError(
-                "a real OCI deploy needs the pushed image with its digest: build and push "
-                "it (`fastfn dockerfile > Dockerfile`, then e.g. "
-                f"`{build_command_for(service)}`), then pass "
+                "a deploy to the real cloud needs the pushed image with its digest: build "
+                f"and push it (`fastfn dockerfile > Dockerfile`{hint}), then pass "
                 "--image <repo>:<tag>@sha256:<digest>")
         image, digest = self.reference.split("@", 1)
         return BuiltImage(image=image, digest=digest)
@@ -50,8 +52,3 @@ class PrebuiltImage:
     def push(self, step: Push) -> None:
         return None  # pushed by whoever built it
 
-
-def build_command_for(service: DesiredService) -> str:
-    from fastfn.deploy.container import buildx_command
-
-    return buildx_command(service.application.settings["shape"], service.function.image)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fastfn.deploy.errors import PlanRefused
-from fastfn.deploy.planner import Plan
+from fastfn.deploy.plan import Plan
 from fastfn.deploy.steps import Step
 
 if TYPE_CHECKING:

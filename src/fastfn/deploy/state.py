@@ -1,7 +1,10 @@
 """Recorded deployed state per stage: `<service>/.fastfn/deploy/<stage>.json`.
 
-Ids, the image and digest now deployed and the digests deployed before (rollback reads
-them). Never secret values: config is not recorded at all, only a fingerprint of it.
+The ids of the stage's resources by kind, the artifact now deployed and those deployed
+before, each with the resources that served it (rollback reads them: a Lambda version, an
+instance configuration). Never secret values: config is not recorded at all, only a
+fingerprint of it. Files written before resources were keyed by kind (`application_id`,
+`function_id`) are read as such.
 """
 
 from __future__ import annotations
@@ -13,34 +16,55 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 STATE_DIR = Path(".fastfn") / "deploy"
 HISTORY_LIMIT = 20
 
 
 class DeployedImage(BaseModel):
+    """One artifact as deployed, with the resources that served it then."""
+
     image: str
     digest: str
     time: str
+    kind: str = "image"
+    resources: dict[str, str] = Field(default_factory=dict)
 
 
 class StageState(BaseModel):
     service: str
     stage: str
     target: dict[str, str]  # kind, compartment, endpoint/region: where this stage lives
-    application_id: str | None = None
-    function_id: str | None = None
+    resources: dict[str, str] = Field(default_factory=dict)  # kind -> id
     image: str | None = None
     digest: str | None = None
     settings_fingerprint: str | None = None  # sha256 of the deployed settings
     history: list[DeployedImage] = Field(default_factory=list)  # oldest first
     updated: str = ""
 
-    def record_image(self, image: str, digest: str) -> None:
+    @model_validator(mode="before")
+    @classmethod
+    def _read_old_ids(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("application_id" in data or "function_id" in data):
+            data = dict(data)
+            resources = dict(data.get("resources") or {})
+            for kind in ("application", "function"):
+                value = data.pop(f"{kind}_id", None)
+                if value:
+                    resources.setdefault(kind, value)
+            data["resources"] = resources
+        return data
+
+    def record_image(self, image: str, digest: str, kind: str = "image",
+                     resources: dict[str, str] | None = None) -> None:
         self.image, self.digest = image, digest
-        if not self.history or self.history[-1].digest != digest:
-            self.history.append(DeployedImage(image=image, digest=digest, time=now()))
+        entry = DeployedImage(image=image, digest=digest, time=now(), kind=kind,
+                              resources=dict(resources or {}))
+        if self.history and self.history[-1].digest == digest:
+            self.history[-1].resources.update(entry.resources)
+        else:
+            self.history.append(entry)
             del self.history[:-HISTORY_LIMIT]
 
     def previous_image(self) -> DeployedImage | None:

@@ -21,6 +21,9 @@ class Artifact:
     image: str  # what the platform pulls: repository:tag, or a zip's object name
     digest: str  # sha256:... (an image digest, or a zip's sha256)
     kind: Literal["image", "zip"] = "image"
+    # For a rollback: the resources recorded with this artifact when it was deployed (a
+    # Lambda version, an instance configuration), so a target can put exactly them back.
+    refs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

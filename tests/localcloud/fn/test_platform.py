@@ -100,6 +100,15 @@ async def test_timeout_kills_the_instance_and_answers_504(platform: FnPlatform, 
     assert (await platform.invoke(spec, b"", gw("GET", "/lifespan"))).status == 200
 
 
+async def test_a_slow_cold_start_does_not_use_up_the_calls_timeout(platform: FnPlatform,
+                                                                   tmp_path: Path):
+    # Startup takes longer than the call's timeout; the call itself is quick. Fn starts
+    # the call's clock (and its Fn-Deadline) once an instance has the call.
+    spec = probe_spec(tmp_path, timeout_s=1.0, PROBE_SLOW_STARTUP_S="1.5")
+    response = await platform.invoke(spec, b"", gw("GET", "/echo"))
+    assert response.status == 200, response.body
+
+
 async def test_function_not_listening_within_5s_fails_like_the_agent(platform: FnPlatform,
                                                                     tmp_path: Path):
     spec = FunctionSpec(fn_id="f", fn_name="sleeper", app_id="a", app_name="t",

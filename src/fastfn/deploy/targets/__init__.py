@@ -4,6 +4,6 @@ interface is `targets.base.Target`; one module or folder per target."""
 
 from __future__ import annotations
 
-from fastfn.deploy.targets.base import REGISTRY, Target, target_class
+from fastfn.deploy.targets.base import REGISTRY, Target, TargetOptions, make_target
 
-__all__ = ["REGISTRY", "Target", "target_class"]
+__all__ = ["REGISTRY", "Target", "TargetOptions", "make_target"]

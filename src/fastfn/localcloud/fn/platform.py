@@ -344,6 +344,12 @@ class FnPlatform:
             return platform_error(413, "PayloadTooLarge",
                                   f"request body is {len(body)} bytes; the limit is "
                                   f"{MAX_BODY_BYTES}")
+        # The call's clock starts when an instance has it, as on Fn: a cold start has a
+        # budget of its own (INIT_TIMEOUT_S) and does not use up the function's timeout.
+        try:
+            instance = await self._acquire(spec)
+        except InstanceStartError as exc:
+            return exc.response
         call_id = new_call_id()
         deadline = datetime.now(UTC) + timedelta(seconds=spec.timeout_s)
         given = {name.lower() for name, _ in headers or ()}
@@ -359,10 +365,6 @@ class FnPlatform:
             call_headers.append(("Opc-Request-Id", call_id))
         call_headers += headers or []
 
-        try:
-            instance = await self._acquire(spec)
-        except InstanceStartError as exc:
-            return exc.response
         failure: FnResponse | None = None
         try:
             response = await _with_timeout(instance.call(call_headers, body), spec.timeout_s)

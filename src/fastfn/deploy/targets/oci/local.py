@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastfn.deploy.errors import BuildError, TargetError
-from fastfn.deploy.models import DesiredService, TargetSettings
 from fastfn.deploy.steps import Artifact, Push
+from fastfn.deploy.targets.oci.models import DesiredService, TargetSettings
 from fastfn.deploy.targets.oci.target import OciFunctionsTarget
 
 if TYPE_CHECKING:

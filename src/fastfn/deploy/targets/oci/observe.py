@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastfn.deploy.models import DesiredService
-from fastfn.deploy.planner import LiveResource, Observed
+from fastfn.deploy.plan import LiveResource
+from fastfn.deploy.targets.oci.models import DesiredService
+from fastfn.deploy.targets.oci.plan import Observed
 
 GONE = ("DELETED", "DELETING")
 

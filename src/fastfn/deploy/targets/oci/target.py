@@ -10,19 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastfn.deploy import planner
 from fastfn.deploy.build import ImageBuilder, PrebuiltImage
 from fastfn.deploy.errors import BuildError, TargetError
-from fastfn.deploy.models import DesiredService, TargetSettings, desired_service
-from fastfn.deploy.planner import Mode, Observed, Plan
+from fastfn.deploy.plan import Mode, Plan, PlanOptions, SettingChange
 from fastfn.deploy.steps import Artifact, Call, Push, Step
+from fastfn.deploy.targets.oci import plan as planner
 from fastfn.deploy.targets.oci.apply import apply_call
+from fastfn.deploy.targets.oci.models import DesiredService, TargetSettings, desired_service
 from fastfn.deploy.targets.oci.observe import observe
+from fastfn.deploy.targets.oci.plan import Observed
 from fastfn.manifest import Manifest
 
 
 class OciFunctionsTarget:
-    kind = "oci-functions"
+    kind = "oci"
 
     def __init__(self, config: dict[str, Any], settings: TargetSettings,
                  builder: ImageBuilder, endpoint: str | None = None,
@@ -66,14 +67,21 @@ class OciFunctionsTarget:
         return self.builder.build(desired)
 
     def plan(self, desired: DesiredService, artifact: Artifact | None, observed: Observed,
-             mode: Mode = "full", force: bool = False) -> Plan:
+             mode: Mode = "full", options: PlanOptions | None = None) -> Plan:
+        options = options or PlanOptions()
+        if options.canary_percent is not None or mode == "promote":
+            raise TargetError("OCI Functions has no traffic splitting between versions: "
+                              "--canary and promote are for the aws target")
         if mode == "destroy":
             return planner.destroy_plan(desired, observed)
         if artifact is None:
             raise BuildError(f"a {mode} plan needs the image")
         if mode == "rollback":
             return planner.rollback_plan(desired, artifact, observed)
-        return planner.plan(desired, artifact, observed, mode, force)
+        return planner.plan(desired, artifact, observed, mode, options.force)
+
+    def drift(self, desired: DesiredService, observed: Observed) -> list[SettingChange]:
+        return planner.drift(desired, observed)
 
     # -- remote -----------------------------------------------------------------------------
 
@@ -107,4 +115,11 @@ def oci_target(profile: str, compartment_id: str, subnet_ids: tuple[str, ...],
     settings = TargetSettings(compartment_id=compartment_id, subnet_ids=subnet_ids,
                               network_security_group_ids=nsg_ids,
                               registry=registry or "ocir.invalid/set-registry")
-    return OciFunctionsTarget(config, settings, PrebuiltImage(image), signer=signer)
+    return OciFunctionsTarget(config, settings, PrebuiltImage(image, build_command_for),
+                              signer=signer)
+
+
+def build_command_for(service: DesiredService) -> str:
+    from fastfn.deploy.container import buildx_command
+
+    return buildx_command(service.application.settings["shape"], service.function.image)

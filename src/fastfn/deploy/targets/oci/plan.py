@@ -1,145 +1,47 @@
-"""The plan stage: which API calls bring one stage from what exists to what is desired.
+"""OCI Functions' planner: which calls bring one stage from what exists to what is desired.
 
-Input is the desired service, the built image and what the target observed with
-read-only calls; output is a list of typed steps (`fastfn.deploy.steps`) plus a diff
-of settings, and refusals (things fastfn will not do, each with the reason). Nothing here
-talks to a cloud.
+Input is the desired service, the built image and what `observe.py` read; output is a
+shared `Plan` (`fastfn.deploy.plan`): typed steps, a settings diff and refusals. Nothing
+here talks to a cloud.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
-from fastfn.deploy.build import BuiltImage
-from fastfn.deploy.models import IMMUTABLE_APPLICATION_SETTINGS, TAG_STAGE, DesiredService
-from fastfn.deploy.steps import Call, Push, Step
-
-# full: every setting and the artifact; image-only: the artifact alone; rollback: an
-# artifact already pushed, put back; destroy: delete the stage's resources.
-Mode = Literal["full", "image-only", "rollback", "destroy"]
-
-
-@dataclass(frozen=True)
-class LiveResource:
-    id: str
-    name: str
-    settings: dict[str, Any]  # same keys as the desired settings (target-neutral)
-    tags: dict[str, str] = field(default_factory=dict)
+from fastfn.deploy.models import foreign_refusal
+from fastfn.deploy.plan import (
+    LiveResource,
+    Mode,
+    Plan,
+    SettingChange,
+    changed_settings,
+    settings_diff,
+)
+from fastfn.deploy.steps import Artifact, Call, Push, Step
+from fastfn.deploy.targets.oci.models import IMMUTABLE_APPLICATION_SETTINGS, DesiredService
 
 
 @dataclass(frozen=True)
 class Observed:
-    """What exists for a stage, as read with read-only calls."""
+    """What exists for a stage on OCI Functions, as read with read-only calls."""
 
     application: LiveResource | None
     function: LiveResource | None  # settings also carry "image" and "image_digest"
 
+    @property
+    def deployed(self) -> bool:
+        return self.application is not None or self.function is not None
+
     def ids(self) -> dict[str, str]:
-        """Resource kind -> id of what exists."""
         found = {"application": self.application, "function": self.function}
         return {kind: live.id for kind, live in found.items() if live is not None}
 
 
-# The planner's old name for a mutating call.
-APICall = Call
-
-
-@dataclass(frozen=True)
-class SettingChange:
-    resource: Literal["application", "function"]
-    key: str  # e.g. "memory", "config.DB_HOST", "image"
-    live: Any
-    desired: Any
-
-    def to_json(self) -> dict[str, Any]:
-        return {"resource": self.resource, "key": self.key, "live": self.live,
-                "desired": self.desired}
-
-
-@dataclass
-class Plan:
-    service: str
-    stage: str
-    mode: Mode
-    calls: list[Step]
-    changes: list[SettingChange]  # settings only; the image is a call of its own
-    refusals: list[str]
-    built: BuiltImage | None
-    observed: Observed
-
-    @property
-    def api_calls(self) -> list[Step]:
-        return [call for call in self.calls if call.mutating]
-
-    @property
-    def ok(self) -> bool:
-        return not self.refusals
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service, "stage": self.stage, "mode": self.mode,
-            "calls": [call.to_json() for call in self.calls],
-            "mutating_calls": len(self.api_calls),
-            "changes": [change.to_json() for change in self.changes],
-            "refusals": self.refusals,
-            "image": None if self.built is None else
-            {"image": self.built.image, "digest": self.built.digest},
-        }
-
-
-HIDDEN = "<hidden: not written by fastfn>"
-
-
-def hidden(value: Any) -> str:
-    """A value set outside fastfn may be a secret: never shown, not even as a hash (a
-    short hash of a weak password can be reversed by guessing)."""
-    return HIDDEN
-
-
-def _config_changes(resource: Literal["application", "function"], live: dict[str, str],
-                    desired: dict[str, str], shown: frozenset[str]) -> list[SettingChange]:
-    changes = []
-    for key in sorted(set(live) | set(desired)):
-        if live.get(key) == desired.get(key):
-            continue
-
-        def show(value: str | None, key: str = key) -> Any:
-            # Values fastfn did not write are never printed: a console edit may have put a
-            # password there (seed 001 kept credentials in function config).
-            if value is None or key in shown:
-                return value
-            return hidden(value)
-
-        changes.append(SettingChange(resource, f"config.{key}", show(live.get(key)),
-                                     show(desired.get(key))))
-    return changes
-
-
-def settings_diff(resource: Literal["application", "function"], live: dict[str, Any],
-                  desired: dict[str, Any], shown_config: frozenset[str]) -> list[SettingChange]:
-    """Differences between live and desired settings, config key by key."""
-    changes: list[SettingChange] = []
-    for key, want in desired.items():
-        have = live.get(key)
-        if key == "config":
-            changes += _config_changes(resource, have or {}, want or {}, shown_config)
-        elif have != want:
-            changes.append(SettingChange(resource, key, have, want))
-    return changes
-
-
-def _changed_settings(desired: dict[str, Any], changes: list[SettingChange]) -> dict[str, Any]:
-    keys = {change.key.split(".", 1)[0] for change in changes}
-    return {key: desired[key] for key in desired if key in keys}
-
-
 def _foreign(resource: LiveResource | None, kind: str, stage: str) -> list[str]:
-    owner = resource.tags.get(TAG_STAGE) if resource else None
-    if resource is not None and owner is not None and owner != stage:
-        return [f"{kind} {resource.name!r} ({resource.id}) belongs to stage {owner!r}, not "
-                f"{stage!r}: a stage never touches another stage's resources"]
-    return []
+    if resource is None:
+        return []
+    return foreign_refusal(kind, resource.name, resource.id, resource.tags, stage)
 
 
 def drift(service: DesiredService, observed: Observed) -> list[SettingChange]:
@@ -155,7 +57,7 @@ def drift(service: DesiredService, observed: Observed) -> list[SettingChange]:
     return changes
 
 
-def plan(service: DesiredService, built: BuiltImage, observed: Observed,
+def plan(service: DesiredService, built: Artifact, observed: Observed,
          mode: Mode = "full", force: bool = False) -> Plan:
     app, fn = observed.application, observed.function
     changes = drift(service, observed)
@@ -198,7 +100,7 @@ def plan(service: DesiredService, built: BuiltImage, observed: Observed,
                                     "tags": service.application.tags}))
     elif app_changes:
         calls.append(Call("update_application", "application", app.name, app.id,
-                             _changed_settings(service.application.settings, app_changes)))
+                             changed_settings(service.application.settings, app_changes)))
     if image_changed:
         calls.append(push)
     if fn is None:
@@ -206,7 +108,7 @@ def plan(service: DesiredService, built: BuiltImage, observed: Observed,
                              {**service.function.settings, **image,
                               "tags": service.function.tags}))
     elif fn_changes or image_changed:
-        params = _changed_settings(service.function.settings, fn_changes)
+        params = changed_settings(service.function.settings, fn_changes)
         if image_changed:
             params.update(image)
         calls.append(Call("update_function", "function", fn.name, fn.id, params))
@@ -227,7 +129,7 @@ def destroy_plan(service: DesiredService, observed: Observed) -> Plan:
                 [], refusals, None, observed)
 
 
-def rollback_plan(service: DesiredService, previous: BuiltImage, observed: Observed) -> Plan:
+def rollback_plan(service: DesiredService, previous: Artifact, observed: Observed) -> Plan:
     """Back to an image pushed before: one update of the function, no push."""
     fn = observed.function
     calls: list[Step] = []
