@@ -1,6 +1,7 @@
 """The Lambda packages of a service: its code zip, and its dependencies as a layer zip.
 
-- The code zip holds the service directory (no virtualenvs, caches, VCS or local state).
+- The code zip holds the service directory (no virtualenvs, caches, VCS, local state, or
+  the manifest, which becomes configuration).
 - The dependency zip is a layer (`python/...`, which Lambda puts on sys.path from /opt):
   the service's requirements.txt resolved by pip for Lambda's platform and architecture
   (`--platform manylinux..._x86_64|aarch64 --only-binary=:all: --python-version X.Y
@@ -44,6 +45,9 @@ PLATFORMS = {
 _SKIP_DIRS = {".venv", "venv", "__pycache__", ".git", ".fastfn", ".pytest_cache",
               ".mypy_cache", ".ruff_cache", "node_modules", "tests", ".tox"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".zip")
+# The manifest becomes the function's configuration; in the zip it would make a config-only
+# change a code change too.
+_SKIP_TOP = {"fastfn.yaml", "fastfn.yml"}
 _PIP_NOISE = ("direct_url.json", "INSTALLER", "REQUESTED")
 
 
@@ -258,7 +262,8 @@ class PackageBuilder:
         bytecode = _bytecode(options)
         deps, resolved = self._deps(requirements, options, bytecode)
         with tempfile.TemporaryDirectory(prefix="fastfn-code-") as scratch:
-            files = _tree(service_dir, "", _SKIP_DIRS)
+            files = [(name, path) for name, path in _tree(service_dir, "", _SKIP_DIRS)
+                     if name not in _SKIP_TOP]
             if bytecode:
                 files = _with_bytecode(files, Path(scratch))
             code = _zip(files)
