@@ -63,11 +63,12 @@ class _Steps:
 
 
 def drift(desired: AwsDesired, observed: AwsObserved) -> list[SettingChange]:
-    """What the live stage has that the manifest does not say (code excluded)."""
+    """What the live stage has that the manifest does not say (code excluded). The
+    function's settings are read from $LATEST, where a console edit lands and what the
+    next version is published from."""
     if observed.function is None:
         return []
-    live = observed.live_version() or observed.function
-    changes = settings_diff("function", live.settings, desired.function_settings(),
+    changes = settings_diff("function", observed.function.settings, desired.function_settings(),
                             frozenset(desired.environment))
     if observed.role and observed.role["policy"] != desired.policy():
         changes.append(SettingChange("role", "policy", observed.role["policy"],
