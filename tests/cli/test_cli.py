@@ -160,3 +160,22 @@ def test_an_app_module_that_fails_to_import_is_one_json_error_line(tmp_path: Pat
     assert result.returncode == 3
     record = json.loads(result.stderr.strip().splitlines()[-1])
     assert record["level"] == "error" and "not_installed_dependency" in record["exc"]
+
+
+def test_init_takes_a_name_and_a_directory_or_a_path(tmp_path: Path):
+    assert run("init", "shop", str(tmp_path / "a")).returncode == 0
+    assert "name: shop\n" in (tmp_path / "a" / "fastfn.yaml").read_text()
+    assert run("init", str(tmp_path / "services" / "cart")).returncode == 0
+    assert "name: cart\n" in (tmp_path / "services" / "cart" / "fastfn.yaml").read_text()
+
+
+def test_errors_are_printed_as_written_not_as_markup(tmp_path: Path):
+    result = run("init", "My_Svc", str(tmp_path / "bad"))
+    assert result.returncode == 1 and not (tmp_path / "bad").exists()
+    assert "service name 'My_Svc' must be lowercase" in result.stderr
+    # square brackets in a message survive (rich markup would eat them)
+    manifest = tmp_path / "m"
+    manifest.mkdir()
+    (manifest / "fastfn.yaml").write_text("name: Bad_Name\n")
+    result = run("plan", str(manifest))
+    assert "^[a-z][a-z0-9-]{0,63}$" in result.stderr, result.stderr

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from fastfn.cli.common import console, fail
+from fastfn.cli.common import console, fail, styled
 
 cloud = typer.Typer(help="The local OCI cloud that the oci SDK and CLI talk to, and (--aws) "
                     "the embedded AWS that boto3 and the aws CLI talk to.",
@@ -39,13 +38,16 @@ def up(
         raise fail(f"--tenancy: {tenancy} is not a file")
 
     def ready(urls: dict[str, str]) -> None:
+        from rich.table import Table
+
         table = Table(title="fastfn local OCI cloud", show_header=False)
         for name, url in urls.items():
             table.add_row(name, url)
         table.add_row("state", str(state_dir))
         console.print(table)
-        console.print(f"point the oci CLI/SDK at it: [bold]eval \"$(fastfn cloud config "
-                      f"--state-dir {state_dir})\"[/]", highlight=False)
+        console.print(styled("point the oci CLI/SDK at it: ",
+                             f'eval "$(fastfn cloud config --state-dir {state_dir})"', "bold"),
+                      highlight=False)
 
     state_dir.mkdir(parents=True, exist_ok=True)
     from fastfn.localcloud.oci.core.store import StateDamaged
@@ -127,6 +129,8 @@ def events(
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
+    from rich.table import Table
+
     table = Table(title="event deliveries")
     columns = ("state", "eventType", "resourceName", "attempts", "lastError")
     for column in columns:

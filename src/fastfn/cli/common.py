@@ -1,26 +1,63 @@
-"""What the commands share: consoles, manifest loading with clean errors."""
+"""What the commands share: consoles, messages, manifest loading with clean errors.
+
+Nothing heavy is imported here at start-up (rich, pydantic, the manifest): `fastfn --help`
+and the simple commands pay only for what they use.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
-from fastfn.manifest import Manifest, ManifestError, ResolvedFunction, load
+if TYPE_CHECKING:
+    from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+    from fastfn.manifest import Manifest, ResolvedFunction
 
 DEV_STATE = Path(".fastfn") / "dev.json"
 
 
+class LazyConsole:
+    """A rich Console made on first use (importing rich costs more than most commands)."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return getattr(self._console, name)
+
+
+console: Any = LazyConsole()
+err_console: Any = LazyConsole(stderr=True)
+
+
+def styled(prefix: str, message: str = "", style: str = "") -> Text:
+    """`prefix` is markup we wrote; `message` is printed exactly as it is (a manifest
+    pattern, a path or a server's answer may hold square brackets)."""
+    from rich.text import Text
+
+    return Text.from_markup(prefix) + Text(message, style=style)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(styled("[bold red]error:[/] ", message), highlight=False)
     return typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    err_console.print(styled("[yellow]warning:[/] ", message), highlight=False)
+
+
 def load_service(service_dir: Path, stage: str | None) -> tuple[Manifest, ResolvedFunction]:
+    from fastfn.manifest import ManifestError, load
+
     try:
         manifest = load(service_dir)
         return manifest, manifest.resolve(stage)
@@ -54,7 +91,7 @@ def local_config(fn: ResolvedFunction, assignments: list[str]) -> dict[str, str]
             if variable in os.environ:
                 config[variable] = os.environ[variable]
             else:
-                err_console.print(f"[yellow]warning:[/] secret {name} refers to {ref}, "
-                                  f"but {variable} is not set in this environment")
+                warn(f"secret {name} refers to {ref}, but {variable} is not set in this "
+                     "environment")
     config.update(parse_assignments(assignments, "--config"))
     return config

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from fastfn.cli.common import console, err_console, fail, load_service
+from fastfn.cli.common import console, err_console, fail, load_service, styled
 from fastfn.cli.target_options import Where, with_target
 
 DIR_ARG = typer.Argument(Path("."), help="service directory (with fastfn.yaml)")
@@ -45,32 +44,46 @@ def _describe(call: Any) -> str:
     return ", ".join(f"{k}={_show(v)}" for k, v in params.items()) or ""
 
 
+def _table(title: str) -> Any:
+    from rich.table import Table
+
+    return Table(title=title)
+
+
+def _cell(value: Any) -> Any:
+    from rich.text import Text
+
+    return Text(str(value))  # never markup: values come from manifests and clouds
+
+
 def print_plan(the_plan: Any, title: str = "plan") -> None:
     stage = the_plan.stage
     if the_plan.calls:
-        table = Table(title=f"{title}: {the_plan.service} ({stage})")
+        table = _table(f"{title}: {the_plan.service} ({stage})")
         for column in ("#", "call", "resource"):
             table.add_column(column)
         table.add_column("details", overflow="fold")
         for index, call in enumerate(the_plan.calls, 1):
-            table.add_row(str(index), call.operation, call.name, _describe(call))
+            table.add_row(str(index), call.operation, _cell(call.name),
+                          _cell(_describe(call)))
         console.print(table)
     elif the_plan.ok:
-        console.print(f"[green]nothing to do[/]: {the_plan.service} ({stage}) is as the "
-                      "manifest says", highlight=False)
+        console.print(styled("[green]nothing to do[/]: ", f"{the_plan.service} ({stage}) is "
+                             "as the manifest says"), highlight=False)
     print_changes(the_plan.changes, "settings diff (live -> manifest)")
     for refusal in the_plan.refusals:
-        err_console.print(f"[bold red]refused:[/] {refusal}", highlight=False)
+        err_console.print(styled("[bold red]refused:[/] ", refusal), highlight=False)
 
 
 def print_changes(changes: list[Any], title: str) -> None:
     if not changes:
         return
-    table = Table(title=title)
+    table = _table(title)
     for column in ("resource", "setting", "live", "manifest"):
         table.add_column(column, overflow="fold")
     for change in changes:
-        table.add_row(change.resource, change.key, _show(change.live), _show(change.desired))
+        table.add_row(change.resource, _cell(change.key), _cell(_show(change.live)),
+                      _cell(_show(change.desired)))
     console.print(table)
 
 
@@ -149,13 +162,13 @@ def deploy(
         return
     print_plan(outcome.plan, "deployed")
     console.print(f"{run.mutating_calls} mutating call(s); state in {outcome.state_path}",
-                  highlight=False)
+                  highlight=False, markup=False)
     _print_ids(run.ids)
 
 
 def _print_ids(ids: dict[str, str]) -> None:
     for kind, resource_id in ids.items():
-        console.print(f"  {kind}: {resource_id}", highlight=False, soft_wrap=True)
+        console.print(f"  {kind}: {resource_id}", highlight=False, markup=False, soft_wrap=True)
 
 
 @with_target
@@ -177,9 +190,9 @@ def drift(
         typer.echo(json.dumps({"stage": service.stage, "deployed": deployed,
                                "drift": [c.to_json() for c in changes]}, indent=2))
     elif not deployed:
-        console.print(f"stage {service.stage!r} is not deployed", highlight=False)
+        console.print(f"stage {service.stage!r} is not deployed", highlight=False, markup=False)
     elif not changes:
-        console.print(f"[green]no drift[/]: {resolved.name} matches the manifest",
+        console.print(styled("[green]no drift[/]: ", f"{resolved.name} matches the manifest"),
                       highlight=False)
     else:
         print_changes(changes, f"drift: {resolved.name} (live -> manifest)")
@@ -209,7 +222,7 @@ def rollback(
                                "refs": built.refs,
                                "mutating_calls": outcome.execution.mutating_calls}, indent=2))
         return
-    console.print(f"rolled back to {built.image}@{built.digest}", highlight=False)
+    console.print(f"rolled back to {built.image}@{built.digest}", highlight=False, markup=False)
 
 
 @with_target
@@ -260,7 +273,7 @@ def destroy(
     elif outcome.plan.calls:
         print_plan(outcome.plan, "destroyed")
     else:
-        console.print(f"{resolved.name}: nothing deployed", highlight=False)
+        console.print(f"{resolved.name}: nothing deployed", highlight=False, markup=False)
 
 
 ci = typer.Typer(help="Continuous delivery workflows for a service.", no_args_is_help=True)
@@ -305,4 +318,4 @@ def github(
     target_dir.mkdir(parents=True, exist_ok=True)
     for workflow in generated:
         (target_dir / workflow.filename).write_text(workflow.text)
-        console.print(f"wrote {target_dir / workflow.filename}", highlight=False)
+        console.print(f"wrote {target_dir / workflow.filename}", highlight=False, markup=False)

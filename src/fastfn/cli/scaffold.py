@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
 
 from fastfn import __version__
 from fastfn.cli.common import console, fail, load_service
-from fastfn.deploy.container import dockerfile as render_dockerfile
-from fastfn.manifest import ManifestError, parse
+
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 
 MAIN_PY = '''\
 """{name}: a FastAPI service run by fastfn on OCI Functions (and locally with `fastfn dev`)."""
@@ -39,17 +40,19 @@ MANIFEST = """\
 # fastfn manifest (see the fastfn README, "Manifest")
 name: {name}
 app: main:app
-shape: GENERIC_X86          # GENERIC_X86 | GENERIC_ARM | GENERIC_X86_ARM (fixed at create)
-memory: 256                 # MB: 128, 256, 512, 1024, 2048 or 3072
-timeout: 30                 # seconds, at most 300
+target: oci                 # where `fastfn deploy` goes: oci | aws | pool
 default_route: POST /items  # where a direct invoke (no method, no path) goes
 path_prefix: /v1            # the API gateway deployment's path prefix
 config: {{}}
-secrets: {{}}                 # NAME: vault:<secret-ocid>  (references, never values)
+secrets: {{}}                 # NAME: vault:<secret-ocid> or ssm:/<name> (never values)
+oci:                        # OCI Functions
+  shape: GENERIC_X86        # GENERIC_X86 | GENERIC_ARM | GENERIC_X86_ARM (fixed at create)
+  memory: 256               # MB: 128, 256, 512, 1024, 2048 or 3072
+  timeout: 30               # seconds, at most 300
 stages:
   dev: {{}}
   prod:
-    memory: 512
+    oci: {{memory: 512}}
 """
 
 REQUIREMENTS = """\
@@ -67,17 +70,32 @@ __pycache__/
 
 
 def init(
-    name: str = typer.Argument(..., help="service name: lowercase letters, digits, dashes"),
-    directory: Path = typer.Option(None, "--dir", help="where to create it (default: ./NAME)"),
-    shape: str = typer.Option("GENERIC_X86", help="application shape"),
+    name: str = typer.Argument(..., help="service name (lowercase letters, digits, dashes), "
+                                         "or a path whose last part is the name"),
+    directory: Path = typer.Argument(None, help="where to create it (default: ./NAME)"),
+    dir_option: Path = typer.Option(None, "--dir", help="same as DIRECTORY"),
+    shape: str = typer.Option("GENERIC_X86", help="OCI Functions application shape"),
 ) -> None:
     """Scaffold a service: app, manifest, Dockerfile, requirements."""
-    target = directory or Path(name)
+    import yaml
+
+    from fastfn.deploy.container import dockerfile as render_dockerfile
+    from fastfn.manifest import ManifestError, parse
+
+    if directory is not None and dir_option is not None and directory != dir_option:
+        raise fail("give the directory once: as DIRECTORY or as --dir")
+    target = directory or dir_option
+    if "/" in name:  # `fastfn init ./services/shop`: the path's last part is the name
+        target = target or Path(name)
+        name = Path(name).name
+    target = target or Path(name)
+    if not NAME.match(name):
+        raise fail(f"service name {name!r} must be lowercase letters, digits and dashes, "
+                   "starting with a letter, at most 64 characters (e.g. 'my-svc')")
     if target.exists() and any(target.iterdir()):
         raise fail(f"{target} exists and is not empty")
     manifest_text = MANIFEST.format(name=name).replace(
         "shape: GENERIC_X86 ", f"shape: {shape} ", 1)
-    import yaml
 
     try:
         manifest = parse(yaml.safe_load(manifest_text))
@@ -93,8 +111,9 @@ def init(
     }
     for filename, content in files.items():
         (target / filename).write_text(content)
-        console.print(f"created {target / filename}", highlight=False)
-    console.print(f"\nnext: [bold]fastfn dev {target}[/]", highlight=False)
+        console.print(f"created {target / filename}", highlight=False, markup=False)
+    console.print("\nnext: " + f"fastfn dev {target}", style="bold", highlight=False,
+                  markup=False)
 
 
 def dockerfile(
@@ -102,10 +121,12 @@ def dockerfile(
     write: bool = typer.Option(False, "--write", help="write ./Dockerfile instead of printing"),
 ) -> None:
     """Print (or write) the Dockerfile for a service's manifest."""
+    from fastfn.deploy.container import dockerfile as render_dockerfile
+
     manifest, _ = load_service(service_dir, None)
     text = render_dockerfile(manifest)
     if write:
         (service_dir / "Dockerfile").write_text(text)
-        console.print(f"wrote {service_dir / 'Dockerfile'}", highlight=False)
+        console.print(f"wrote {service_dir / 'Dockerfile'}", highlight=False, markup=False)
     else:
         typer.echo(text, nl=False)

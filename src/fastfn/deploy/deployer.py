@@ -8,7 +8,8 @@ interrupted deploy is finished by running it again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from fastfn.deploy import state as recorded
 from fastfn.deploy.errors import PlanRefused, RollbackError
 from fastfn.deploy.executor import Execution, execute
+from fastfn.deploy.lease import cloud_lease
 from fastfn.deploy.lock import stage_lock
 from fastfn.deploy.models import stage_key
 from fastfn.deploy.plan import Mode, Plan, PlanOptions, SettingChange
@@ -33,6 +35,19 @@ class Outcome:
     state_path: Path | None
 
 
+@contextlib.contextmanager
+def locked(service_dir: Path, service: Any, target: Target, operation: str) -> Iterator[None]:
+    """This machine's file lock, then the stage's lease in the target's cloud (shared by
+    every machine that deploys the stage), when the target keeps one (`lease_store`)."""
+    with stage_lock(service_dir, service.stage, operation):
+        store = getattr(target, "lease_store", None)
+        if store is None:
+            yield
+            return
+        with cloud_lease(store(), service.service, service.stage, operation):
+            yield
+
+
 def make_plan(manifest: Manifest, service_dir: Path, stage: str | None, target: Target,
               mode: Mode = "full", options: PlanOptions | None = None) -> Plan:
     service = target.desired(manifest, service_dir, stage)  # limits checked here
@@ -44,7 +59,7 @@ def deploy(manifest: Manifest, service_dir: Path, stage: str | None, target: Tar
            mode: Mode = "full", options: PlanOptions | None = None,
            on_call: OnStep | None = None) -> Outcome:
     service = target.desired(manifest, service_dir, stage)
-    with stage_lock(service_dir, service.stage, "deploy"):
+    with locked(service_dir, service, target, "deploy"):
         built = target.build(service)
         the_plan = target.plan(service, built, target.observe(service), mode, options)
         run = execute(the_plan, target, on_call)
@@ -80,7 +95,7 @@ def rollback(manifest: Manifest, service_dir: Path, stage: str | None, target: T
     """Back to the previously deployed artifact, with the resources recorded with it (a
     Lambda version, an instance configuration): what that takes is the target's plan."""
     service = target.desired(manifest, service_dir, stage)
-    with stage_lock(service_dir, service.stage, "rollback"):
+    with locked(service_dir, service, target, "rollback"):
         current = recorded.load(service_dir, service.stage)
         previous = current.previous_image() if current else None
         if current is None or previous is None:
@@ -102,7 +117,7 @@ def promote(manifest: Manifest, service_dir: Path, stage: str | None, target: Ta
             on_call: OnStep | None = None) -> Outcome:
     """A canary's new version takes all the traffic (targets with canaries)."""
     service = target.desired(manifest, service_dir, stage)
-    with stage_lock(service_dir, service.stage, "promote"):
+    with locked(service_dir, service, target, "promote"):
         the_plan = target.plan(service, None, target.observe(service), "promote")
         run = execute(the_plan, target, on_call)
         current = recorded.load(service_dir, service.stage)
@@ -116,7 +131,7 @@ def promote(manifest: Manifest, service_dir: Path, stage: str | None, target: Ta
 def destroy(manifest: Manifest, service_dir: Path, stage: str | None, target: Target,
             on_call: OnStep | None = None) -> Outcome:
     service = target.desired(manifest, service_dir, stage)
-    with stage_lock(service_dir, service.stage, "destroy"):
+    with locked(service_dir, service, target, "destroy"):
         the_plan = target.plan(service, None, target.observe(service), "destroy")
         run = execute(the_plan, target, on_call)
         recorded.remove(service_dir, service.stage)

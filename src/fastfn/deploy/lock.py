@@ -2,8 +2,8 @@
 
 `<service>/.fastfn/deploy/<stage>.lock`, created exclusively (O_EXCL), holding who took
 it. A lock whose process is gone (same host) or that is older than `STALE_AFTER_S` is
-stale and taken over, with a warning. Across machines the CI workflows serialise
-deploys per environment (a `concurrency` group); this lock covers one machine.
+stale and taken over, with a warning. This lock covers one machine; across machines the
+stage's lease in the target's own cloud does (`lease.py`), taken right after this one.
 """
 
 from __future__ import annotations

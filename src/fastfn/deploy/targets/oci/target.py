@@ -12,6 +12,7 @@ from typing import Any
 
 from fastfn.deploy.build import ImageBuilder, PrebuiltImage
 from fastfn.deploy.errors import BuildError, TargetError
+from fastfn.deploy.leases.oci_object_storage import ObjectStorageLeases
 from fastfn.deploy.plan import Mode, Plan, PlanOptions, SettingChange
 from fastfn.deploy.steps import Artifact, Call, Push, Step
 from fastfn.deploy.targets.oci import plan as planner
@@ -42,7 +43,8 @@ class OciFunctionsTarget:
             import oci
 
             cls = {"functions": oci.functions.FunctionsManagementClient,
-                   "work": oci.functions.WorkRequestManagementClient}[name]
+                   "work": oci.functions.WorkRequestManagementClient,
+                   "objectstorage": oci.object_storage.ObjectStorageClient}[name]
             kwargs: dict[str, Any] = {"service_endpoint": self.endpoint} if self.endpoint \
                 else {}
             if self.signer is not None:
@@ -87,6 +89,10 @@ class OciFunctionsTarget:
 
     def observe(self, desired: DesiredService) -> Observed:
         return observe(self._client("functions"), self.settings.compartment_id, desired)
+
+    def lease_store(self) -> ObjectStorageLeases:
+        """Where the stage's deploy lease is held: Object Storage in the compartment."""
+        return ObjectStorageLeases(self._client("objectstorage"), self.settings.compartment_id)
 
     def apply(self, step: Step, ids: dict[str, str]) -> str | None:
         if isinstance(step, Push):

@@ -1,0 +1,1 @@
+"""Lease stores for `deploy.lease`: one module per cloud's conditional writes."""
