@@ -17,9 +17,18 @@ from pathlib import Path
 
 import httpx
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from fastfn.cli.common import DEV_STATE, console, err_console, fail, parse_assignments
+from fastfn.cli.common import (
+    DEV_STATE,
+    console,
+    err_console,
+    fail,
+    parse_assignments,
+    styled,
+    warn,
+)
 from fastfn.localcloud.aws.function_url import FunctionURL, build_event
 from fastfn.localcloud.aws.lambda_ import LocalFunction
 from fastfn.manifest import Manifest, ManifestError, ResolvedService
@@ -44,8 +53,8 @@ def local_environment(service: ResolvedService, assignments: list[str]) -> dict[
             if variable in os.environ:
                 env[variable] = os.environ[variable]
             else:
-                err_console.print(f"[yellow]warning:[/] secret {name} refers to {ref}, "
-                                  f"but {variable} is not set in this environment")
+                warn(f"secret {name} refers to {ref}, but {variable} is not set in this "
+                     "environment")
     env.update(parse_assignments(assignments, "--config"))
     return env
 
@@ -178,7 +187,7 @@ def _print(payload: bytes, error: str | None, http_call: bool, as_json: bool) ->
             return
         console.print(f"HTTP {status}", style="bold", highlight=False)
         for name, value in headers:
-            console.print(f"[cyan]{name}[/]: {value}", highlight=False)
+            console.print(styled(f"[cyan]{escape(name)}[/]: ", value), highlight=False)
         console.print()
         sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
         return

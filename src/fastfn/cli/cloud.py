@@ -74,13 +74,16 @@ def _serve_aws(state_dir: Path, port: int) -> None:
     except (LocalAWSError, OSError) as exc:
         raise fail(f"the embedded AWS did not start: {exc}") from None
     try:
+        from rich.table import Table
+
         table = Table(title="fastfn embedded AWS", show_header=False)
         table.add_row("endpoint", aws.endpoint_url)
         table.add_row("region", aws.region)
         table.add_row("function logs", str(aws.log_dir))
         console.print(table)
-        console.print("point boto3/the aws CLI at it: [bold]eval \"$(fastfn cloud config "
-                      f"--aws --state-dir {state_dir})\"[/]", highlight=False)
+        console.print(styled("point boto3/the aws CLI at it: ",
+                             f'eval "$(fastfn cloud config --aws --state-dir {state_dir})"',
+                             "bold"), highlight=False)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     finally:

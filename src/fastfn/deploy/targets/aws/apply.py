@@ -28,15 +28,10 @@ class CanaryAborted(TargetError):
 
 
 def _create_bucket(c: Clients, blobs: Blobs, call: Call, ids: dict[str, str]) -> str | None:
-    p = call.params
-    kwargs: dict[str, Any] = {"Bucket": p["bucket"]}
-    if p["region"] != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": p["region"]}
-    c("s3").create_bucket(**kwargs)
-    c("s3").put_public_access_block(Bucket=p["bucket"], PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True})
-    return p["bucket"]
+    from fastfn.deploy.targets.aws.lease import ensure_bucket
+
+    ensure_bucket(c("s3"), call.params["bucket"], call.params["region"])
+    return call.params["bucket"]
 
 
 def _put_object(c: Clients, blobs: Blobs, call: Call, ids: dict[str, str]) -> str | None:

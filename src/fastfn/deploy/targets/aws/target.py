@@ -71,6 +71,15 @@ class AwsLambdaTarget:
                                     partition)
         return self._account
 
+    def lease_store(self) -> Any:
+        """Where the stage's deploy lease is held: its S3 bucket (`lease.py`)."""
+        from fastfn.deploy.targets.aws.lease import S3Leases
+
+        bucket = getattr(self, "_bucket_in_use", None)
+        if bucket is None:
+            raise TargetError("the lease needs the stage's desired state first")
+        return S3Leases(self.client("s3"), bucket, self.session.region_name)
+
     def describe(self) -> dict[str, str]:
         where = {"kind": self.kind, "where": self.where,
                  "region": str(self.session.region_name)}
@@ -87,6 +96,7 @@ class AwsLambdaTarget:
                                runtime_python=self.runtime_python, bucket=self.bucket)
         if self.canary_watch_s is not None:
             desired = replace(desired, canary_watch_s=self.canary_watch_s)
+        self._bucket_in_use = desired.bucket
         section = manifest.section("aws", stage)
         deps = section.dependencies
         python = self.runtime_python or manifest.common(stage).python
