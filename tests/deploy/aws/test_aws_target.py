@@ -42,7 +42,7 @@ def _mutating(outcome) -> list[str]:
 
 
 def _get(url: str, path: str) -> httpx.Response:
-    return httpx.get(url + path.lstrip("/"), timeout=30)
+    return httpx.get(url + path.lstrip("/"), timeout=60)
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -180,7 +180,8 @@ def test_url_on_live_with_cors_from_the_manifest(aws, service: Path) -> None:
     assert config["FunctionArn"].endswith(":LIVE")
     assert config["Cors"]["AllowOrigins"] == ["https://app.example"]
     url = out.execution.ids["url"]
-    got = httpx.get(url + "info/version", headers={"Origin": "https://app.example"})
+    got = httpx.get(url + "info/version", headers={"Origin": "https://app.example"},
+                    timeout=60)
     assert got.headers["access-control-allow-origin"] == "https://app.example"
     assert _get(url, "/invalid-path").status_code == 404
     _edit(service / "fastfn.yaml", 'allow_methods: [GET]', 'allow_methods: [GET, POST]')

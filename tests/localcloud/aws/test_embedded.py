@@ -3,6 +3,7 @@ function URLs (real awslambdaric processes running the zip moto was given)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -18,6 +19,9 @@ from fastfn.localcloud.aws.embedded import EmbeddedAWS
 from .conftest import APP_ENV, APPS, HANDLER
 
 ROLE = "arn:aws:iam::123456789012:role/probe"
+# Generous: a first request waits for the function's cold start, slow on a loaded machine.
+_get = functools.partial(httpx.get, timeout=60)
+_options = functools.partial(httpx.options, timeout=60)
 
 
 def _zip(files: dict[str, str]) -> bytes:
@@ -140,7 +144,7 @@ def test_function_url_on_an_alias_with_cors(aws, lam) -> None:
     assert lam.get_function_url_config(FunctionName="web", Qualifier="LIVE")["FunctionUrl"] \
         == url
 
-    got = httpx.get(url + "echo/a?x=1&x=2", headers={"Origin": "https://app.example",
+    got = _get(url + "echo/a?x=1&x=2", headers={"Origin": "https://app.example",
                                                      "Cookie": "a=1; b=2"})
     assert got.status_code == 200
     echoed = got.json()
@@ -148,17 +152,17 @@ def test_function_url_on_an_alias_with_cors(aws, lam) -> None:
     assert echoed["cookies"] == {"a": "1", "b": "2"}
     assert got.headers["access-control-allow-origin"] == "https://app.example"
 
-    cookies = httpx.get(url + "cookies")
+    cookies = _get(url + "cookies")
     assert len(cookies.headers.get_list("set-cookie")) == 2
-    assert httpx.get(url + "binary").content == bytes(range(256))
-    assert httpx.get(url + "nothing-here").status_code == 404
+    assert _get(url + "binary").content == bytes(range(256))
+    assert _get(url + "nothing-here").status_code == 404
 
-    preflight = httpx.options(url + "echo", headers={
+    preflight = _options(url + "echo", headers={
         "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-methods"] == "GET,POST"
     assert preflight.headers["access-control-max-age"] == "60"
-    stranger = httpx.get(url + "echo", headers={"Origin": "https://evil.example"})
+    stranger = _get(url + "echo", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in stranger.headers
 
 
@@ -166,7 +170,7 @@ def test_iam_auth_url_refuses_unsigned_requests(lam) -> None:
     _create(lam, "private", APP_ZIP)
     url = lam.create_function_url_config(FunctionName="private",
                                          AuthType="AWS_IAM")["FunctionUrl"]
-    assert httpx.get(url + "echo").status_code == 403
+    assert _get(url + "echo").status_code == 403
 
 
 def test_secret_from_ssm_resolved_inside_the_function(aws, lam, tmp_path: Path) -> None:
