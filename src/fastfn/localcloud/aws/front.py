@@ -27,6 +27,7 @@ import http.client
 import json
 import logging
 import re
+import socket
 import threading
 import urllib.parse
 import uuid
@@ -99,6 +100,9 @@ class Front(ThreadingHTTPServer):
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = http.client.HTTPConnection("127.0.0.1", self.moto_port, timeout=120)
+            conn.connect()
+            assert conn.sock is not None
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._local.conn = conn
         return conn
 
@@ -107,6 +111,13 @@ class Front(ThreadingHTTPServer):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        # boto3 keeps its connection alive: without TCP_NODELAY each answer (headers, then
+        # body) waits on Nagle's algorithm and the client's delayed ACK (~40 ms).
+        conn, address = super().get_request()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, address
 
     def handle_error(self, request: object, client_address: object) -> None:
         import sys
