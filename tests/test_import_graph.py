@@ -97,3 +97,15 @@ def test_runtime_imports_nothing_else_of_fastfn() -> None:
                for target in targets
                if target != "fastfn" and not target.startswith("fastfn.runtime")}
     assert not outside, sorted(outside)
+
+
+def test_the_local_cloud_does_not_import_the_doctor() -> None:
+    # Data flows cli -> deploy/doctor -> localcloud: the policy language both use lives in
+    # fastfn.iam, which imports neither.
+    wrong = {f"{name} imports {target}"
+             for name, targets in import_graph().items()
+             for target in targets
+             if (name.startswith("fastfn.localcloud") and target.startswith(
+                 ("fastfn.doctor", "fastfn.deploy", "fastfn.cli")))
+             or (name.startswith("fastfn.iam") and not target.startswith("fastfn.iam"))}
+    assert not wrong, sorted(wrong)

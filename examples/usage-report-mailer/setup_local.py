@@ -7,8 +7,10 @@
         --test-send report.csv.gz
 
 Idempotent: what exists (by name) is updated, not created twice. The image is this
-directory, pushed to the cloud's image store. What was applied (ids, and the IAM policy
-statements with the ids filled in) is written to <state-dir>/usage-report-mailer.json.
+directory, pushed to the cloud's image store. The dynamic group and the least-privilege
+policy are created through the Identity API (in force when the cloud enforces policies,
+i.e. runs with a tenancy file). What was applied (ids, and the IAM policy statements with
+the ids filled in) is written to <state-dir>/usage-report-mailer.json.
 Tests and the bench call `apply()` on an in-process LocalCloud.
 """
 
@@ -204,6 +206,36 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], " ".join(text.split()))
 
 
+def _iam(target: Target, group: dict[str, str], policy: dict[str, Any]) -> None:
+    """07: the dynamic group (in the tenancy) and the policy (in the function's compartment)."""
+    from oci.identity.models import (
+        CreateDynamicGroupDetails,
+        CreatePolicyDetails,
+        UpdateDynamicGroupDetails,
+        UpdatePolicyDetails,
+    )
+
+    identity = target.client(oci.identity.IdentityClient)
+    tenancy = target.config["tenancy"]
+    groups = [g for g in identity.list_dynamic_groups(tenancy).data if g.name == group["name"]]
+    if groups:
+        identity.update_dynamic_group(groups[0].id, UpdateDynamicGroupDetails(
+            matching_rule=group["matching_rule"], description=group["name"]))
+    else:
+        identity.create_dynamic_group(CreateDynamicGroupDetails(
+            compartment_id=tenancy, name=group["name"], description=group["name"],
+            matching_rule=group["matching_rule"]))
+    found = [p for p in identity.list_policies(target.compartment_id).data
+             if p.name == policy["name"]]
+    if found:
+        identity.update_policy(found[0].id, UpdatePolicyDetails(
+            statements=policy["statements"], description=policy["name"]))
+    else:
+        identity.create_policy(CreatePolicyDetails(
+            compartment_id=target.compartment_id, name=policy["name"],
+            description=policy["name"], statements=policy["statements"]))
+
+
 def apply(target: Target, spec: dict[str, Any] | None = None,
           overrides: dict[str, str] | None = None,
           secret_values: dict[str, str] | None = None) -> Applied:
@@ -226,6 +258,7 @@ def apply(target: Target, spec: dict[str, Any] | None = None,
     policy = spec["iam"]["policy"]
     applied.policy = {"name": policy["name"],
                       "statements": [_fill(s, values) for s in policy["statements"]]}
+    _iam(target, applied.dynamic_group, applied.policy)
     record = target.state_dir / RECORD
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(applied.__dict__, indent=2) + "\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from fastfn.cli import cloud, deploy, dev, iam, invoke, scaffold
+from fastfn.cli import cloud, deploy, dev, doctor, iam, invoke, scaffold
 
 app = typer.Typer(
     name="fastfn",
@@ -41,3 +41,4 @@ app.command()(deploy.promote)
 app.command()(deploy.destroy)
 app.add_typer(deploy.ci, name="ci")
 app.add_typer(iam.iam, name="iam")
+app.command()(doctor.doctor)

@@ -22,7 +22,10 @@ def up(
     port: int = typer.Option(None, help="endpoint port on 127.0.0.1 (0: any free; default "
                              "10000, or 4566 with --aws)"),
     proxy_port: int = typer.Option(10001, help="HTTPS proxy port for OCI host names"),
-    tenancy: Path = typer.Option(None, help="tenancy YAML (compartments, policies, networks)"),
+    tenancy: Path = typer.Option(None, help="tenancy YAML (compartments, policies, "
+                                 "networks); its policies are then enforced"),
+    record: bool = typer.Option(False, "--record", help="record each principal's operations "
+                                "for `fastfn iam suggest`"),
     aws: bool = typer.Option(False, "--aws", help="serve the embedded AWS instead (moto + "
                              "the local Lambda)"),
 ) -> None:
@@ -51,11 +54,12 @@ def up(
 
     state_dir.mkdir(parents=True, exist_ok=True)
     from fastfn.localcloud.oci.core.store import StateDamaged
+    from fastfn.localcloud.oci.tenancy import TenancyFileError
 
     try:
         serve(state_dir, port=port, proxy_port=proxy_port, tenancy_file=tenancy,
-              on_ready=ready)
-    except StateDamaged as exc:
+              on_ready=ready, record_operations=record)
+    except (StateDamaged, TenancyFileError) as exc:
         raise fail(str(exc)) from None
 
 

@@ -297,17 +297,35 @@ def github(
     repo: str = typer.Option(None, "--repo", help="org/name: only this repository deploys "
                                                   "(forks never do)"),
     force: bool = typer.Option(False, "--force", help="overwrite files fastfn did not write"),
+    target: str = typer.Option(None, "--target",
+                               help="oci (Functions: provision + update), pool (seed "
+                                    "002: oci-deploy + infra-ci, Terraform in <dir>/infra) "
+                                    "or aws (seed 004: dev/qa/prod on Lambda); default: the "
+                                    "manifest's target"),
 ) -> None:
-    """Write seed 000's pair of GitHub Actions workflows: provision (manual) and update
-    (image only, on push to main)."""
+    """Write the GitHub Actions workflows of a service: for OCI Functions seed 000's pair,
+    provision (manual) and update (image only, on push to main); for an instance pool
+    seed 002's oci-deploy and infra-ci."""
     from fastfn.deploy.ci_github import GENERATED_MARK, workflows
 
     manifest, _ = load_service(service_dir, None)
+    target = target or getattr(manifest, "target", "oci")
+    if target not in ("oci", "pool", "aws"):
+        raise fail(f"--target must be oci, pool or aws, got {target!r}")
     service = service_dir.resolve()
     root = _repo_root(service)
     try:
         relative = service.relative_to(root).as_posix()
-        generated = workflows(manifest, relative, update_stage, repo)
+        if target == "pool":
+            from fastfn.deploy.targets.pool.ci import workflows as pool_workflows
+
+            generated = pool_workflows(manifest, relative, service / "infra", repo)
+        elif target == "aws":
+            from fastfn.deploy.targets.aws.ci import workflows as aws_workflows
+
+            generated = aws_workflows(manifest, relative, repo)  # type: ignore[assignment]
+        else:
+            generated = workflows(manifest, relative, update_stage, repo)
     except ValueError as exc:
         raise fail(str(exc)) from None
     target_dir = out or root / ".github" / "workflows"

@@ -1,4 +1,6 @@
-"""`fastfn iam lint`: over-broad policy statements and what to write instead."""
+"""`fastfn iam lint`: over-broad policy statements and what to write instead;
+`fastfn iam suggest`: the least-privilege statements for operations the local cloud
+recorded."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-iam = typer.Typer(help="OCI policies: lint.", no_args_is_help=True)
+iam = typer.Typer(help="OCI policies: lint, and suggest from recorded operations.",
+                  no_args_is_help=True)
 
 
 def _load(text: str, source: str) -> tuple[list[tuple[str, list[str]]], Any]:
@@ -83,3 +86,58 @@ def lint(
         Console(width=80).print(table)
     if any(f.level == "error" for f in findings):
         raise typer.Exit(1)
+
+
+@iam.command()
+def suggest(
+    state_dir: Path = typer.Option(Path(".fastfn") / "cloud", "--state-dir",
+                                   help="the local cloud's state (run with --record)"),
+    principal: str = typer.Option(None, help="whose operations (an OCID; default: the one "
+                                  "resource principal recorded)"),
+    dynamic_group: str = typer.Option(None, "--dynamic-group",
+                                      help="name the subject: dynamic-group NAME"),
+    group: str = typer.Option(None, "--group", help="name the subject: group NAME"),
+    as_json: bool = typer.Option(False, "--json", help="statements and operations as JSON"),
+) -> None:
+    """Print the minimal statements allowing exactly the operations a principal made."""
+    from fastfn.doctor.iam.suggest import principals
+    from fastfn.doctor.iam.suggest import suggest as run_suggest
+    from fastfn.localcloud.oci.core.layout import StateLayout
+
+    err = Console(stderr=True, markup=False, highlight=False)
+    path = StateLayout(state_dir).operations
+    try:
+        records = [json.loads(line) for line in path.read_text().splitlines() if line]
+    except FileNotFoundError:
+        err.print(Text(f"error: no recorded operations at {path}: run the service's tests "
+                       "on `fastfn cloud up --record` first"))
+        raise typer.Exit(2) from None
+    except (OSError, ValueError) as e:
+        err.print(Text(f"error: {path}: {e}"))
+        raise typer.Exit(2) from None
+    found = principals(records)
+    if principal is None:
+        resources = [p for p in found if p.get("kind") == "resource"]
+        if len(resources) != 1:
+            listed = ", ".join(p["id"] for p in found) or "none"
+            err.print(Text(f"error: pass --principal (recorded: {listed})"))
+            raise typer.Exit(2)
+        principal = resources[0]["id"]
+    chosen = next((p for p in found if p["id"] == principal), None)
+    if chosen is None:
+        err.print(Text(f"error: --principal: no operations recorded for {principal}"))
+        raise typer.Exit(2)
+    if group:
+        subject = f"group {group}"
+    else:
+        suffix = "".join(c for c in principal if c.isalnum())[-8:].lower()
+        subject = f"dynamic-group {dynamic_group or 'fastfn-' + suffix}"
+    found_statements = run_suggest(records, subject, principal)
+    if as_json:
+        print(json.dumps([asdict(s) for s in found_statements], indent=2))
+        return
+    if chosen.get("kind") == "resource" and not group:
+        print(f"# {subject}: matching rule ALL {{resource.type = "
+              f"'{chosen.get('type') or 'fnfunc'}', resource.id = '{principal}'}}")
+    for item in found_statements:
+        print(item.statement)

@@ -18,19 +18,23 @@ import typer
 
 from fastfn.cli.common import fail
 
+# The options other commands about a deployed stage share (`fastfn doctor`).
+CLOUD_STATE = typer.Option(
+    Path(".fastfn") / "cloud", "--cloud-state", envvar="FASTFN_CLOUD_STATE",
+    help="local cloud state dir: the target unless --profile")
+PROFILE = typer.Option(
+    None, "--profile", "--oci-profile", envvar=["FASTFN_PROFILE", "FASTFN_OCI_PROFILE"],
+    help="the real cloud, with this profile (oci config / AWS)")
+OCI_CONFIG = typer.Option(None, "--oci-config", envvar="OCI_CONFIG_FILE",
+                          help="oci config file (default ~/.oci/config)")
+
 _OPTIONS: dict[str, tuple[Any, Any]] = {
     "target_kind": (str | None, typer.Option(
         None, "--target", envvar="FASTFN_TARGET",
         help="oci, aws or pool (default: the manifest's target)")),
-    "cloud_state": (Path, typer.Option(
-        Path(".fastfn") / "cloud", "--cloud-state", envvar="FASTFN_CLOUD_STATE",
-        help="local cloud state dir: the target unless --profile")),
-    "profile": (str | None, typer.Option(
-        None, "--profile", "--oci-profile", envvar=["FASTFN_PROFILE", "FASTFN_OCI_PROFILE"],
-        help="deploy to the real cloud with this profile (oci config / AWS)")),
-    "config_file": (str | None, typer.Option(
-        None, "--oci-config", envvar="OCI_CONFIG_FILE",
-        help="oci config file (default ~/.oci/config)")),
+    "cloud_state": (Path, CLOUD_STATE),
+    "profile": (str | None, PROFILE),
+    "config_file": (str | None, OCI_CONFIG),
     "region": (str | None, typer.Option(None, "--region", envvar="FASTFN_REGION",
                                         help="region (real cloud)")),
     "compartment": (str | None, typer.Option(

@@ -190,13 +190,7 @@ REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 def workflows(manifest: Manifest, service_path: str, update_stage: str | None = None,
               repository: str | None = None) -> list[Workflow]:
     """The provision and update workflows; `service_path` is relative to the repo root.
-    `repository` (org/name) adds a guard: forks never deploy. The aws target has its own
-    flow (`deploy/targets/aws/ci.py`)."""
-    if manifest.target == "aws":
-        from fastfn.deploy.targets.aws import ci
-
-        return [Workflow(w.filename, w.text) for w in ci.workflows(manifest, service_path,
-                                                                   repository)]
+    `repository` (org/name) adds a guard: forks never deploy."""
     if repository is not None and not REPOSITORY.match(repository):
         raise ValueError(f"--repo must look like org/name, got {repository!r}")
     guard = "github.ref == 'refs/heads/main'"

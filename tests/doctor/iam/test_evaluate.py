@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fastfn.doctor.iam.catalog import OPERATIONS, granted, resource_types
-from fastfn.doctor.iam.evaluate import (
+from fastfn.iam.catalog import OPERATIONS, granted, resource_types
+from fastfn.iam.evaluate import (
     Compartment,
     CompartmentTree,
     DynamicGroup,

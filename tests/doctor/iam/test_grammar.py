@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fastfn.doctor.iam.grammar import (
+from fastfn.iam.grammar import (
     Comparison,
     ConditionGroup,
     OtherStatement,

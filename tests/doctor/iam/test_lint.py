@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fastfn.doctor.iam.grammar import Statement, parse_statement
 from fastfn.doctor.iam.lint import TenancyNames, lint, lint_statement
+from fastfn.iam.grammar import Statement, parse_statement
 
 SEED001 = [
     ("CICD-Deployers-Policy",

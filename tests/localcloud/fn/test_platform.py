@@ -187,6 +187,7 @@ async def test_platform_refuses_bodies_over_6mb(platform: FnPlatform, tmp_path: 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 100 real cold starts: about 1 s each on a loaded machine
 async def test_100_cold_starts_dialled_on_create_see_no_refusal_and_mode_0666(
     tmp_path: Path, socket_root: Path
 ):

@@ -1,1 +1,1 @@
-"""OCI policy language: parse statements and matching rules, evaluate requests, lint."""
+"""OCI policy checks for people: lint (the language itself is `fastfn.iam`)."""

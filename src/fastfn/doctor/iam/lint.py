@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from fastfn.doctor.iam.grammar import Comparison, Condition, PolicyError, Statement, parse_statement
+from fastfn.iam.grammar import Comparison, Condition, PolicyError, Statement, parse_statement
 
 Level = Literal["error", "warning"]
 

@@ -164,10 +164,13 @@ class LocalCloud:
                  region: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  proxy_port: int | None = 0,
                  event_retry_delays: tuple[float, ...] | None = None,
-                 max_instances: int = 2) -> None:
+                 max_instances: int = 2, record_operations: bool = False,
+                 enforce: bool | None = None) -> None:
         self.state_dir = Path(state_dir)
+        # enforce: None = when a tenancy file is loaded (the default), or forced on/off
         self._args = dict(tenancy_file=tenancy_file, region=region,
-                          event_retry_delays=event_retry_delays, max_instances=max_instances)
+                          event_retry_delays=event_retry_delays, max_instances=max_instances,
+                          record_operations=record_operations, enforce=enforce)
         self._host, self._port, self._proxy_port = host, port, proxy_port
         self._thread: threading.Thread | None = None
         self._runner: _Runner | None = None
@@ -296,13 +299,15 @@ class LocalCloud:
 
 def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
           proxy_port: int | None = 10001, tenancy_file: Path | None = None,
-          on_ready: Callable[[dict[str, str]], None] | None = None) -> None:
+          on_ready: Callable[[dict[str, str]], None] | None = None,
+          record_operations: bool = False) -> None:
     """`fastfn cloud up`: serve in the foreground until SIGINT/SIGTERM.
 
     `on_ready` is called once clients can connect, with the endpoint and proxy URLs
     (`config_text(state_dir)` then shows the full settings). Port 0 picks free ports.
     """
-    services = CloudServices(Path(state_dir), tenancy_file=tenancy_file)
+    services = CloudServices(Path(state_dir), tenancy_file=tenancy_file,
+                             record_operations=record_operations)
     runner = _Runner(services, host, port, proxy_port, on_ready)
     write_config_file(services.state_dir, services.identity, services.fingerprint)
     try:

@@ -40,6 +40,15 @@ class ImageRecord:
     app: str  # "module:attr"
     command: list[str] | None
     time_created: str
+    platforms: tuple[str, ...] = ()  # os/arch the image is built for, as its manifest says
+
+
+def host_platform() -> str:
+    """`linux/amd64` or `linux/arm64`: what a snapshot of this machine's code runs on."""
+    import platform
+
+    machine = platform.machine().lower()
+    return "linux/" + {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
 def _files(root: Path) -> list[Path]:
@@ -52,9 +61,13 @@ def _files(root: Path) -> list[Path]:
     return found
 
 
-def tree_digest(root: Path, app: str, command: list[str] | None = None) -> str:
+def tree_digest(root: Path, app: str, command: list[str] | None = None,
+                platforms: list[str] | None = None) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"app": app, "command": command}).encode())
+    head: dict[str, object] = {"app": app, "command": command}
+    if platforms is not None:
+        head["platforms"] = sorted(platforms)
+    h.update(json.dumps(head).encode())
     for path in _files(root):
         rel = path.relative_to(root).as_posix()
         h.update(rel.encode() + b"\0")
@@ -82,15 +95,16 @@ class ImageStore:
         return cls(Store(StateLayout(state_dir).db))
 
     def put(self, image_ref: str, source_dir: Path, app: str,
-            command: list[str] | None = None) -> str:
-        """Snapshot `source_dir` as `image_ref`; returns the digest."""
+            command: list[str] | None = None, platforms: list[str] | None = None) -> str:
+        """Snapshot `source_dir` as `image_ref`; returns the digest. `platforms` (e.g.
+        ["linux/arm64"]) is what the image's manifest declares; default: this machine's."""
         source_dir = source_dir.resolve()
         if not source_dir.is_dir():
             raise FileNotFoundError(f"{source_dir} is not a directory")
         if ":" not in app:
             raise ValueError(f"app must be 'module:attr', got {app!r}")
         ref, _ = split_ref(image_ref)
-        digest = tree_digest(source_dir, app, command)
+        digest = tree_digest(source_dir, app, command, platforms)
         target = self.root / digest.replace(":", "-")
         if not target.exists():
             self.root.mkdir(parents=True, exist_ok=True)
@@ -104,7 +118,8 @@ class ImageStore:
             except OSError:  # pushed concurrently by someone else: theirs is identical
                 shutil.rmtree(staging, ignore_errors=True)
         record = {"ref": ref, "digest": digest, "sourceDir": os.fspath(target), "app": app,
-                  "command": command, "timeCreated": rfc3339(now())}
+                  "command": command, "timeCreated": rfc3339(now()),
+                  "platforms": platforms or [host_platform()]}
         with self.store.transaction() as store:
             store.put(IMAGE_DIGEST, digest, record, parent=ref, name=digest)
             store.put(IMAGE_TAG, ref, {"ref": ref, "digest": digest}, name=ref)
@@ -129,7 +144,8 @@ class ImageStore:
             return None  # a digest from another repository cannot be pulled from this one
         return ImageRecord(ref=record["ref"], digest=record["digest"],
                            source_dir=Path(record["sourceDir"]), app=record["app"],
-                           command=record.get("command"), time_created=record["timeCreated"])
+                           command=record.get("command"), time_created=record["timeCreated"],
+                           platforms=tuple(record.get("platforms") or [host_platform()]))
 
     def delete(self, image_ref: str) -> bool:
         """Delete an image as a registry does: the tag and the digest it points at."""

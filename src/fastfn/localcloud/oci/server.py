@@ -4,8 +4,9 @@ Services are told apart by path, as their API versions and resource names do not
 (`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
 `/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
 `/20170115/loadBalancers` Load Balancer,
-`/20160918/...` Identity, Virtual Network and Compute). Every request except the health
-check must carry a valid OCI HTTP signature.
+`/20160918/...` Identity, Virtual Network, Compute and Container Registry;
+`/v2/...` the registry's manifests). Every request except the health check must carry
+a valid OCI HTTP signature.
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastfn.localcloud.asgi import read_body
+from fastfn.localcloud.oci.artifacts import permissions as artifacts_rules
+from fastfn.localcloud.oci.artifacts.api import ArtifactsApi
+from fastfn.localcloud.oci.artifacts.registry import RegistryApi
+from fastfn.localcloud.oci.compute import permissions as compute_rules
 from fastfn.localcloud.oci.compute.api import InstanceConfigurations
 from fastfn.localcloud.oci.compute.instances import Instances
+from fastfn.localcloud.oci.computemanagement import permissions as pool_rules
 from fastfn.localcloud.oci.computemanagement.api import InstancePools
 from fastfn.localcloud.oci.core.auth import (
     ApiKey,
@@ -36,6 +42,7 @@ from fastfn.localcloud.oci.core.auth import (
     fingerprint,
     load_or_create_key,
 )
+from fastfn.localcloud.oci.core.authz import Authorizer, OperationLog, guard
 from fastfn.localcloud.oci.core.context import CloudContext, CloudIdentity
 from fastfn.localcloud.oci.core.errors import (
     OCIError,
@@ -48,13 +55,22 @@ from fastfn.localcloud.oci.core.errors import (
 )
 from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.core.store import open_checked
+from fastfn.localcloud.oci.events import permissions as events_rules
 from fastfn.localcloud.oci.events.api import Events
+from fastfn.localcloud.oci.functions import permissions as functions_rules
 from fastfn.localcloud.oci.functions.api import Functions
+from fastfn.localcloud.oci.functions.pull import ImagePullCheck
+from fastfn.localcloud.oci.identity import permissions as identity_rules
 from fastfn.localcloud.oci.identity.api import IdentityApi
+from fastfn.localcloud.oci.identity.policies import CreatedIam, build_identities
 from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.loadbalancer import permissions as loadbalancer_rules
 from fastfn.localcloud.oci.loadbalancer.api import LoadBalancers
+from fastfn.localcloud.oci.network import permissions as network_rules
 from fastfn.localcloud.oci.network.api import NetworkApi
+from fastfn.localcloud.oci.objectstorage import permissions as objectstorage_rules
 from fastfn.localcloud.oci.objectstorage.api import ObjectStorage
+from fastfn.localcloud.oci.secrets import permissions as secrets_rules
 from fastfn.localcloud.oci.secrets.api import Secrets
 from fastfn.localcloud.oci.tenancy import Tenancy
 
@@ -148,7 +164,8 @@ class CloudServices:
 
     def __init__(self, state_dir: Path, tenancy_file: Path | None = None,
                  region: str | None = None, event_retry_delays: tuple[float, ...] | None = None,
-                 max_instances: int = 2) -> None:
+                 max_instances: int = 2, enforce: bool | None = None,
+                 record_operations: bool = False) -> None:
         self.state_dir = state_dir
         self.layout = layout = StateLayout(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -167,6 +184,12 @@ class CloudServices:
         self.tenancy = Tenancy.load(self.ctx, tenancy_file)
         for user_key in self.tenancy.api_keys():
             self.verifier.add_key(user_key)
+        # Policies are enforced when a tenancy file was loaded (or `enforce` says so).
+        self.enforcing = self.tenancy.loaded if enforce is None else enforce
+        self.authorizer = Authorizer(
+            recorder=OperationLog(layout.operations) if record_operations else None)
+        self.created_iam = CreatedIam(self.tenancy, self._policies_changed)
+        self._policies_changed()
         self.images = ImageStore(self.store)
         self.objectstorage = ObjectStorage(self.ctx)
         # Built in dependency order, each given what it reads from the others: the
@@ -181,21 +204,37 @@ class CloudServices:
         self.instances = Instances(self.ctx)
         self.instance_pools = InstancePools(self.ctx, self.instance_configurations,
                                             self.instances, self.load_balancers)
+        self.functions.pull_check = ImagePullCheck(self.tenancy, self.authorizer)
+
+    def _policies_changed(self) -> None:
+        if self.enforcing:
+            self.authorizer.identities = build_identities(self.tenancy)
 
     def routes(self) -> list[Route]:
-        return [
-            Route(HEALTH_PATH, _health, methods=["GET"]),
-            *self.objectstorage.routes(),
-            *self.secrets.routes(),
-            *self.functions.routes(),
-            *self.events.routes(),
-            *self.instance_configurations.routes(),
-            *self.load_balancers.routes(),
-            *self.instances.routes(),
-            *self.instance_pools.routes(),
-            *IdentityApi(self.tenancy).routes(),
-            *NetworkApi(self.tenancy).routes(),
+        """Every service's routes, each checked against its permission table first."""
+        identity = IdentityApi(self.tenancy, self.created_iam)
+        network = NetworkApi(self.tenancy)
+        artifacts = ArtifactsApi(self.tenancy, self.images)
+        services: list[tuple[Any, Any, dict[str, Any]]] = [
+            (self.objectstorage, self.objectstorage.routes(), objectstorage_rules.RULES),
+            (self.secrets, self.secrets.routes(), secrets_rules.RULES),
+            (self.functions, self.functions.routes(), functions_rules.RULES),
+            (self.events, self.events.routes(), events_rules.RULES),
+            (self.instance_configurations, self.instance_configurations.routes(),
+             compute_rules.CONFIGURATION_RULES),
+            (self.load_balancers, self.load_balancers.routes(), loadbalancer_rules.RULES),
+            (self.instances, self.instances.routes(), compute_rules.INSTANCE_RULES),
+            (self.instance_pools, self.instance_pools.routes(), pool_rules.RULES),
+            (identity, identity.routes(), identity_rules.RULES),
+            (network, network.routes(), network_rules.RULES),
+            (artifacts, artifacts.routes(), artifacts_rules.RULES),
         ]
+        routes = [Route(HEALTH_PATH, _health, methods=["GET"])]
+        for service, service_routes, table in services:
+            routes.extend(guard(service_routes, table, service, self.authorizer))
+        routes.extend(guard(RegistryApi(self.images).routes(), artifacts_rules.REGISTRY_RULES,
+                            artifacts, self.authorizer))
+        return routes
 
     def app(self) -> Starlette:
         @asynccontextmanager

@@ -1,5 +1,7 @@
-"""The tenancy: identity and networking resources, read-only, loaded from a YAML file
-(served by identity/api.py and network/api.py).
+"""The tenancy: identity and networking resources loaded from a YAML file (served by
+identity/api.py and network/api.py; policies and dynamic groups may also be created or
+changed through the Identity API, see identity/policies.py). A loaded file turns policy
+enforcement on (core/authz.py).
 
 The file describes what a tenancy holds so that tools (the doctor) can read it through
 the real IdentityClient and VirtualNetworkClient. Keys are the SDK's attribute names in
@@ -8,8 +10,12 @@ snake_case; resources refer to each other by name. Example (seed 001's recorded 
     tenancy: {name: acme, home_region: eu-frankfurt-1}
     compartments:
       - {name: Sandbox}
+    users:
+      - {name: ci, api_keys: ["-----BEGIN PUBLIC KEY-----\n..."]}   # signs as this user
     groups:
-      - {name: CI-CD-Deployers}
+      - {name: CI-CD-Deployers, members: [ci]}
+    repositories:   # where images live (default: the root, as a first push creates them)
+      - {name: hello-world-app/postgres-inserter, compartment: root}
     dynamic_groups:
       - name: PostgresInserterFunctionDG
         matching_rule: >-
@@ -22,6 +28,11 @@ snake_case; resources refer to each other by name. Example (seed 001's recorded 
           - Allow group CI-CD-Deployers to manage functions-family in compartment Sandbox
     vaults:
       - {name: main, compartment: Sandbox}
+    container_repositories:       # others appear in the root compartment on first push
+      - {name: hello-world-app/postgres-inserter, compartment: Sandbox}
+    container_image_signatures:   # by image ref; the signature list the doctor reads
+      - {image: "fra.ocir.io/acme/hello-world-app/postgres-inserter:1",
+         kms_key_id: "ocid1.key...", kms_key_version_id: "ocid1.keyversion..."}
     vcns:
       - name: sandbox-vcn
         compartment: Sandbox
@@ -58,31 +69,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic.alias_generators import to_camel
-
 from fastfn.localcloud.oci.core.auth import ApiKey, fingerprint
 from fastfn.localcloud.oci.core.context import CloudContext
 from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.network.build import TenancyFileError, build_vcn, camel
+
+__all__ = ["Tenancy", "TenancyFileError", "region_key"]
 
 log = logging.getLogger("fastfn.localcloud.oci.identity")
 
 _REF = re.compile(r"\$\{compartment:([^}]+)\}")
-# Values that keep their keys as written (tags are user data, not attribute names).
-_VERBATIM = {"freeform_tags", "defined_tags"}
-
-
-class TenancyFileError(ValueError):
-    pass
-
-
-def _camel(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {to_camel(k): (v if k in _VERBATIM else _camel(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel(v) for v in value]
-    return value
-
-
 def _oracle_services(region: str, key: str) -> list[dict[str, Any]]:
     k = key.lower()
     return [
@@ -101,13 +97,16 @@ class Tenancy:
 
     KINDS = ("compartment", "user", "group", "dynamicGroup", "policy", "vault", "vcn",
              "subnet", "routeTable", "serviceGateway", "natGateway", "internetGateway",
-             "securityList", "networkSecurityGroup", "service")
+             "securityList", "networkSecurityGroup", "service", "containerRepository")
 
     def __init__(self, ctx: CloudContext) -> None:
         self.ctx = ctx
         self.by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in self.KINDS}
         self.nsg_rules: dict[str, list[dict[str, Any]]] = {}
         self.user_keys: list[ApiKey] = []
+        self.members: dict[str, list[str]] = {}  # group id -> user ids
+        self.loaded = False  # a tenancy file was given: policies are enforced
+        self.container_image_signatures: list[dict[str, Any]] = []
         identity = ctx.identity
         self.tenancy = {"id": identity.tenancy_id, "name": identity.tenancy_name,
                         "description": "fastfn local cloud",
@@ -131,6 +130,7 @@ class Tenancy:
             if not isinstance(loaded, dict):
                 raise TenancyFileError(f"{path}: the top level must be a mapping")
             data = loaded
+            tenancy.loaded = True
         tenancy._build(data)
         return tenancy
 
@@ -150,6 +150,20 @@ class Tenancy:
                 return str(c["id"])
         raise TenancyFileError(f"{where}: unknown compartment {ref!r}")
 
+    def _user_id(self, ref: Any, where: str) -> str:
+        for user in self.by_kind["user"]:
+            if ref in (user["name"], user["id"]):
+                return str(user["id"])
+        raise TenancyFileError(f"{where}: unknown user {ref!r}")
+
+    def repository_compartment(self, name: str) -> str:
+        """Where a repository lives: as the file says, else the root compartment (where a
+        first push creates it)."""
+        for repo in self.by_kind["containerRepository"]:
+            if repo["displayName"] == name:
+                return str(repo["compartmentId"])
+        return self.ctx.identity.tenancy_id
+
     def _substitute(self, value: Any, where: str) -> Any:
         if isinstance(value, str):
             return _REF.sub(lambda m: self._compartment_id(m.group(1), where), value)
@@ -165,7 +179,7 @@ class Tenancy:
             raise TenancyFileError(f"{where}: every entry needs a name")
         body = {k: v for k, v in spec.items()
                 if k not in ("compartment", "id", "name", "parent", *skip)}
-        doc: dict[str, Any] = self._substitute(_camel(body), where)
+        doc: dict[str, Any] = self._substitute(camel(body), where)
         doc.update({
             "id": self._id(kind, spec, str(spec["name"])),
             "compartmentId": self._compartment_id(
@@ -207,9 +221,12 @@ class Tenancy:
             for key in keys:
                 self._add_user_key(doc["id"], key, where)
         for i, spec in enumerate(data.get("groups") or []):
-            self.by_kind["group"].append(self._base(
-                "group", spec, f"groups[{i}]", compartment="root", name=spec.get("name"),
-                lifecycleState="ACTIVE", skip=("members",)))
+            group = self._base("group", spec, f"groups[{i}]", compartment="root",
+                               name=spec.get("name"), lifecycleState="ACTIVE",
+                               skip=("members",))
+            self.by_kind["group"].append(group)
+            self.members[group["id"]] = [
+                self._user_id(ref, f"groups[{i}].members") for ref in spec.get("members") or []]
         for i, spec in enumerate(data.get("dynamic_groups") or []):
             where = f"dynamic_groups[{i}]"
             if not spec.get("matching_rule"):
@@ -225,17 +242,35 @@ class Tenancy:
                 "policy", spec, where, name=spec.get("name"), lifecycleState="ACTIVE",
                 description=spec.get("description", spec.get("name"))))
 
+        for i, spec in enumerate(data.get("container_repositories") or []):
+            self.by_kind["containerRepository"].append(self._base(
+                "containerRepo", spec, f"container_repositories[{i}]",
+                displayName=spec.get("name"), lifecycleState="AVAILABLE",
+                isPublic=bool(spec.get("is_public", False)), isImmutable=False,
+                namespace=identity.namespace))
+        self.container_image_signatures = [
+            dict(s) for s in data.get("container_image_signatures") or []
+            if isinstance(s, dict)]
+
         self.by_kind["vault"].append({"id": identity.vault_id, "displayName": "local",
                                       "compartmentId": identity.compartment_id})
         for i, spec in enumerate(data.get("vaults") or []):
             doc = self._base("vault", spec, f"vaults[{i}]", displayName=spec.get("name"))
             self.by_kind["vault"].append(doc)
 
+        # A public subnet that can reach the registry, as a console-made VCN has.
         default_vcn = {"name": "local-vcn", "compartment": identity.compartment_id,
                        "cidr_blocks": ["10.0.0.0/16"],
-                       "subnets": [{"name": "local-subnet", "cidr_block": "10.0.0.0/24"}]}
+                       "internet_gateways": [{"name": "local-igw"}],
+                       "route_tables": [{"name": "local-rt", "route_rules": [
+                           {"destination": "0.0.0.0/0", "target": "local-igw"}]}],
+                       "security_lists": [{"name": "local-sl", "egress_security_rules": [
+                           {"destination": "0.0.0.0/0", "protocol": "all"}]}],
+                       "subnets": [{"name": "local-subnet", "cidr_block": "10.0.0.0/24",
+                                    "route_table": "local-rt",
+                                    "security_lists": ["local-sl"]}]}
         for i, spec in enumerate([default_vcn, *(data.get("vcns") or [])]):
-            self._build_vcn(spec, f"vcns[{i - 1}]" if i else "default vcn", services)
+            build_vcn(self, spec, f"vcns[{i - 1}]" if i else "default vcn", services)
 
         self.ctx.compartment_names = {c["id"]: c["name"] for c in self.by_kind["compartment"]}
         self.ctx.compartment_names[root] = self.tenancy["name"]
@@ -264,129 +299,8 @@ class Tenancy:
         self.user_keys.append(ApiKey(self.ctx.identity.tenancy_id, user_id,
                                      fingerprint(public), public))
 
-    def _build_vcn(self, spec: dict[str, Any], where: str,
-                   services: list[dict[str, Any]]) -> None:
-        children = ("subnets", "route_tables", "service_gateways", "nat_gateways",
-                    "internet_gateways", "security_lists", "network_security_groups")
-        cidrs = spec.get("cidr_blocks") or ([spec["cidr_block"]] if spec.get("cidr_block")
-                                            else [])
-        if not cidrs:
-            raise TenancyFileError(f"{where}: cidr_blocks is required")
-        vcn = self._base("vcn", spec, where, displayName=spec.get("name"),
-                         lifecycleState="AVAILABLE", cidrBlock=cidrs[0], cidrBlocks=cidrs,
-                         skip=children)
-        compartment = spec.get("compartment")
-        vcn_name = str(spec["name"])
-
-        def child_docs(key: str, kind: str, state: str = "AVAILABLE",
-                       skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-            docs = []
-            for j, child_spec in enumerate(spec.get(key) or []):
-                cwhere = f"{where}.{key}[{j}]"
-                doc = self._base(kind, {**child_spec, "id": child_spec.get("id") or self._id(
-                    kind, {}, vcn_name, str(child_spec.get("name")))}, cwhere,
-                    compartment=child_spec.get("compartment", compartment),
-                    displayName=child_spec.get("name"), vcnId=vcn["id"],
-                    lifecycleState=state, skip=skip)
-                doc.pop("name", None)
-                docs.append(doc)
-            return docs
-
-        def lookup(docs: list[dict[str, Any]], ref: Any, what: str, cwhere: str) -> str:
-            for d in docs:
-                if ref in (d["displayName"], d["id"]):
-                    return str(d["id"])
-            raise TenancyFileError(f"{cwhere}: unknown {what} {ref!r}")
-
-        gateways = {
-            "serviceGateway": child_docs("service_gateways", "serviceGateway"),
-            "natGateway": child_docs("nat_gateways", "natGateway"),
-            "internetGateway": child_docs("internet_gateways", "internetGateway"),
-        }
-        for j, sgw in enumerate(gateways["serviceGateway"]):
-            wanted = (spec.get("service_gateways") or [])[j].get("services") or []
-            sgw["blockTraffic"] = False
-            sgw["services"] = []
-            for ref in wanted:
-                svc = next((s for s in services if ref in (s["cidrBlock"], s["name"], s["id"])),
-                           None)
-                if svc is None:
-                    raise TenancyFileError(f"{where}.service_gateways[{j}]: unknown service "
-                                           f"{ref!r} (known: "
-                                           f"{', '.join(s['cidrBlock'] for s in services)})")
-                sgw["services"].append({"serviceId": svc["id"], "serviceName": svc["name"]})
-        for nat in gateways["natGateway"]:
-            nat.setdefault("blockTraffic", False)
-            nat.setdefault("natIp", "203.0.113.10")
-        for igw in gateways["internetGateway"]:
-            igw.setdefault("isEnabled", True)
-        all_gateways = [g for docs in gateways.values() for g in docs]
-
-        route_tables = child_docs("route_tables", "routeTable")
-        for j, rt in enumerate(route_tables):
-            rules = []
-            for k, rule in enumerate((spec.get("route_tables") or [])[j].get("route_rules")
-                                     or []):
-                rwhere = f"{where}.route_tables[{j}].route_rules[{k}]"
-                target = rule.get("target", rule.get("network_entity_id"))
-                rules.append({
-                    "destination": rule.get("destination"),
-                    "destinationType": rule.get("destination_type", "CIDR_BLOCK"),
-                    "networkEntityId": lookup(all_gateways, target, "gateway", rwhere)
-                    if target else None,
-                    "description": rule.get("description"), "routeType": "STATIC"})
-            rt["routeRules"] = rules
-            rt.pop("target", None)
-        security_lists = child_docs("security_lists", "securityList")
-        for sl in security_lists:
-            sl.setdefault("egressSecurityRules", [])
-            sl.setdefault("ingressSecurityRules", [])
-        nsgs = child_docs("network_security_groups", "networkSecurityGroup", skip=("rules",))
-        for j, nsg in enumerate(nsgs):
-            nsg.pop("rules", None)
-            rules = (spec.get("network_security_groups") or [])[j].get("rules") or []
-            self.nsg_rules[nsg["id"]] = [
-                {**_camel(self._substitute(r, where)), "id": f"{k:06X}", "isValid": True,
-                 "isStateless": r.get("is_stateless", False), "timeCreated": self.stamp}
-                for k, r in enumerate(rules)]
-
-        subnets = child_docs("subnets", "subnet", skip=("security_lists",))
-        for j, subnet in enumerate(subnets):
-            sspec = (spec.get("subnets") or [])[j]
-            swhere = f"{where}.subnets[{j}]"
-            if not sspec.get("cidr_block"):
-                raise TenancyFileError(f"{swhere}: cidr_block is required")
-            subnet.pop("routeTable", None)
-            subnet.pop("securityLists", None)
-            subnet["routeTableId"] = (lookup(route_tables, sspec["route_table"], "route table",
-                                             swhere) if sspec.get("route_table") else None)
-            subnet["securityListIds"] = [lookup(security_lists, ref, "security list", swhere)
-                                         for ref in sspec.get("security_lists") or []]
-            subnet.setdefault("prohibitPublicIpOnVnic", False)
-            subnet.setdefault("prohibitInternetIngress",
-                              subnet["prohibitPublicIpOnVnic"])
-            subnet.setdefault("virtualRouterIp", _first_host(sspec["cidr_block"]))
-            subnet.setdefault("virtualRouterMac", "00:00:17:00:00:01")
-
-        self.by_kind["vcn"].append(vcn)
-        for kind, docs in gateways.items():
-            self.by_kind[kind].extend(docs)
-        self.by_kind["routeTable"].extend(route_tables)
-        self.by_kind["securityList"].extend(security_lists)
-        self.by_kind["networkSecurityGroup"].extend(nsgs)
-        self.by_kind["subnet"].extend(subnets)
-
     def api_keys(self) -> list[ApiKey]:
         return self.user_keys
-
-
-def _first_host(cidr: str) -> str:
-    import ipaddress
-
-    try:
-        return str(next(ipaddress.ip_network(cidr, strict=False).hosts()))
-    except (ValueError, StopIteration):
-        raise TenancyFileError(f"bad CIDR {cidr!r}") from None
 
 
 def region_key(region: str) -> str:

@@ -77,6 +77,7 @@ class Principal:
     id: str  # user OCID or resource OCID
     tenancy_id: str
     compartment_id: str | None = None
+    resource_type: str = ""  # a resource principal's type, e.g. fnfunc
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,8 @@ class SignatureVerifier:
         if key_id.startswith(SESSION_TOKEN_PREFIX):
             claims, session_key = self.tokens.verify(key_id[len(SESSION_TOKEN_PREFIX):])
             return Principal("resource", claims["res_id"], claims["res_tenant"],
-                             claims.get("res_compartment")), session_key
+                             claims.get("res_compartment"),
+                             str(claims.get("res_type", ""))), session_key
         key = self._keys.get(key_id)
         if key is None:
             # Same answer for unknown tenancy, user or fingerprint, as OCI gives.

@@ -82,6 +82,11 @@ class StateLayout:
         return self.root / "oci" / "config"
 
     @property
+    def operations(self) -> Path:
+        """Operations recorded for `fastfn iam suggest` (`fastfn cloud up --record`)."""
+        return self.root / "iam" / "operations.jsonl"
+
+    @property
     def endpoint_file(self) -> Path:
         """Present while a cloud serves this state dir: its endpoint, proxy and pid."""
         return self.root / "run" / "endpoint.json"

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastfn.localcloud.oci.core.auth import TokenAuthority
@@ -39,6 +40,9 @@ class FunctionRunner:
         self.max_instances = max_instances
         self._platform: FnPlatform | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        # What the Functions service itself needs (policies, network) before a pull.
+        self.pull_check: Callable[[dict[str, Any], dict[str, Any]],
+                                  InvokeFailure | None] | None = None
 
 
     # -- platform ------------------------------------------------------------------------
@@ -94,6 +98,9 @@ class FunctionRunner:
         app = self.ctx.store.get(APPLICATION, fn["applicationId"])
         if app is None:
             raise InvokeFailure(404, "NotAuthorizedOrNotFound", "The application was deleted.")
+        failure = self.pull_check(fn, app) if self.pull_check is not None else None
+        if failure is not None:
+            raise failure
         source = fn["sourceDetails"]
         image = self.images.resolve(source["image"], source.get("imageDigest"))
         if image is None:

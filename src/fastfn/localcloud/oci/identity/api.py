@@ -1,23 +1,126 @@
-"""Identity routes, read-only over the tenancy file's resources."""
+"""Identity routes: reads over the tenancy file's resources, and creating, updating and
+deleting policies and dynamic groups (kept by identity/policies.py)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fastfn.localcloud.oci.core.errors import missing, not_found
+from fastfn.localcloud.oci.core.errors import invalid, missing, not_found
 from fastfn.localcloud.oci.core.ids import ocid
 from fastfn.localcloud.oci.core.listing import docs_get, docs_list, drop_none, narrow, paginated
-from fastfn.localcloud.oci.core.wire import json_response
+from fastfn.localcloud.oci.core.wire import Wire, empty_response, json_response, parse_body
+from fastfn.localcloud.oci.identity.policies import (
+    DYNAMIC_GROUP,
+    POLICY,
+    CreatedIam,
+    check_matching_rule,
+    check_statements,
+)
 from fastfn.localcloud.oci.tenancy import Tenancy, region_key
 
 V = "/20160918"
 
 
+class CreatePolicyDetails(Wire):
+    compartment_id: str
+    name: str
+    statements: list[str]
+    description: str = ""
+    freeform_tags: dict[str, str] = {}
+    defined_tags: dict[str, dict[str, Any]] = {}
+
+
+class UpdatePolicyDetails(Wire):
+    statements: list[str] | None = None
+    description: str | None = None
+
+
+class CreateDynamicGroupDetails(Wire):
+    compartment_id: str
+    name: str
+    matching_rule: str
+    description: str = ""
+
+
+class UpdateDynamicGroupDetails(Wire):
+    matching_rule: str | None = None
+    description: str | None = None
+
+
 class IdentityApi:
-    def __init__(self, tenancy: Tenancy) -> None:
+    def __init__(self, tenancy: Tenancy, created: CreatedIam | None = None) -> None:
         self.tenancy = tenancy
+        self.created = created
+
+    def _writes(self) -> CreatedIam:
+        if self.created is None:
+            raise invalid("This cloud's identity is read-only.")
+        return self.created
+
+    def _named(self, name: str) -> str:
+        if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
+            raise invalid("name must be 1 to 100 letters, digits, '-', '_' or '.'.")
+        return name
+
+    async def create_policy(self, request: Request) -> Response:
+        details = await parse_body(request, CreatePolicyDetails)
+        if not self.tenancy.ctx.compartment_exists(details.compartment_id) and \
+                details.compartment_id != self.tenancy.tenancy["id"]:
+            raise not_found("compartment")
+        doc = self._writes().create(POLICY, {
+            "compartmentId": details.compartment_id, "name": self._named(details.name),
+            "statements": check_statements(details.statements),
+            "description": details.description or details.name,
+            "freeformTags": details.freeform_tags, "definedTags": details.defined_tags})
+        return json_response(request, doc)
+
+    async def update_policy(self, request: Request) -> Response:
+        details = await parse_body(request, UpdatePolicyDetails)
+        changes: dict[str, Any] = {}
+        if details.statements is not None:
+            changes["statements"] = check_statements(details.statements)
+        if details.description is not None:
+            changes["description"] = details.description
+        doc = self._writes().update(POLICY, request.path_params["id"], changes)
+        if doc is None:
+            raise not_found("policy")
+        return json_response(request, doc)
+
+    async def delete_policy(self, request: Request) -> Response:
+        if not self._writes().delete(POLICY, request.path_params["id"]):
+            raise not_found("policy")
+        return empty_response(request)
+
+    async def create_dynamic_group(self, request: Request) -> Response:
+        details = await parse_body(request, CreateDynamicGroupDetails)
+        if details.compartment_id != self.tenancy.tenancy["id"]:
+            raise invalid("compartmentId: dynamic groups live in the tenancy (root).")
+        doc = self._writes().create(DYNAMIC_GROUP, {
+            "compartmentId": details.compartment_id, "name": self._named(details.name),
+            "matchingRule": check_matching_rule(details.matching_rule),
+            "description": details.description or details.name})
+        return json_response(request, doc)
+
+    async def update_dynamic_group(self, request: Request) -> Response:
+        details = await parse_body(request, UpdateDynamicGroupDetails)
+        changes: dict[str, Any] = {}
+        if details.matching_rule is not None:
+            changes["matchingRule"] = check_matching_rule(details.matching_rule)
+        if details.description is not None:
+            changes["description"] = details.description
+        doc = self._writes().update(DYNAMIC_GROUP, request.path_params["id"], changes)
+        if doc is None:
+            raise not_found("dynamic group")
+        return json_response(request, doc)
+
+    async def delete_dynamic_group(self, request: Request) -> Response:
+        if not self._writes().delete(DYNAMIC_GROUP, request.path_params["id"]):
+            raise not_found("dynamic group")
+        return empty_response(request)
 
     async def get_tenancy(self, request: Request) -> Response:
         root = self.tenancy.tenancy
@@ -87,4 +190,12 @@ class IdentityApi:
             docs = self.tenancy.by_kind[kind]
             routes.append(Route(f"{V}/{path}", docs_list(docs), methods=["GET"]))
             routes.append(Route(f"{V}/{path}/{{id}}", docs_get(docs, kind), methods=["GET"]))
+        routes += [
+            Route(V + "/policies", self.create_policy, methods=["POST"]),
+            Route(V + "/policies/{id}", self.update_policy, methods=["PUT"]),
+            Route(V + "/policies/{id}", self.delete_policy, methods=["DELETE"]),
+            Route(V + "/dynamicGroups", self.create_dynamic_group, methods=["POST"]),
+            Route(V + "/dynamicGroups/{id}", self.update_dynamic_group, methods=["PUT"]),
+            Route(V + "/dynamicGroups/{id}", self.delete_dynamic_group, methods=["DELETE"]),
+        ]
         return routes

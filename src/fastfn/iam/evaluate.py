@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from fastfn.doctor.iam.catalog import granted
-from fastfn.doctor.iam.grammar import (
+from fastfn.iam.catalog import granted
+from fastfn.iam.grammar import (
     Comparison,
     Condition,
     Location,

@@ -85,6 +85,20 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
                               ("LOG_GROUP_UPDATE",), ("LOG_GROUP_CREATE", "LOG_GROUP_DELETE")),
     "log-content": _cumulative((), ("LOG_CONTENT_READ",)),
     "compartments": _cumulative(("COMPARTMENT_INSPECT",), ("COMPARTMENT_READ",)),
+    # Identity (Oracle's IAM reference; dynamic-groups by analogy with groups: unverified)
+    "tenancies": _cumulative(("TENANCY_INSPECT",)),
+    "users": _cumulative(("USER_INSPECT",), ("USER_READ",), ("USER_UPDATE",),
+                         ("USER_CREATE", "USER_DELETE")),
+    "groups": _cumulative(("GROUP_INSPECT",), (), ("GROUP_UPDATE",),
+                          ("GROUP_CREATE", "GROUP_DELETE")),
+    "dynamic-groups": _cumulative(("DYNAMIC_GROUP_INSPECT",), (), ("DYNAMIC_GROUP_UPDATE",),
+                                  ("DYNAMIC_GROUP_CREATE", "DYNAMIC_GROUP_DELETE")),
+    "policies": _cumulative(("POLICY_READ",), (), (),
+                            ("POLICY_UPDATE", "POLICY_CREATE", "POLICY_DELETE")),
+    # Events (Details for the Events Service)
+    "cloudevents-rules": _cumulative(("EVENTRULE_LIST",), ("EVENTRULE_READ",), (),
+                                     ("EVENTRULE_CREATE", "EVENTRULE_DELETE",
+                                      "EVENTRULE_MODIFY")),
 }
 
 FAMILIES: dict[str, tuple[str, ...]] = {
