@@ -8,6 +8,7 @@
    the event runs (examples/usage-report-mailer/demo.py).
 3. `fastfn deploy` puts the items service on the local OCI cloud; `fastfn plan` then has
    nothing to do and `fastfn drift` finds nothing.
+4. Seed 004 on the embedded AWS: scripts/demo_lambda.py.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def main() -> int:
                   conninfo, query], env=pg_env)
         mailer_demo()
         deploy_demo()
+        __import__("demo_lambda").run()  # seed 004 on the embedded AWS (scripts/demo_lambda.py)
         __import__("demo_pool").run(postgres)  # seed 002: a pool, a rolling update, rollback
         step("done")
         return 0

@@ -9,8 +9,8 @@ from fastfn.cli import cloud, deploy, dev, doctor, iam, invoke, scaffold
 
 app = typer.Typer(
     name="fastfn",
-    help="Run one FastAPI/ASGI app on OCI Functions (local cloud and deploy), as an AWS Lambda "
-         "handler (runtime and local Lambda; no deploy yet) and on VMs (fastfn serve --http).",
+    help="Run one FastAPI/ASGI app on OCI Functions and AWS Lambda (local clouds and "
+         "deploy) and on VMs (fastfn serve --http).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

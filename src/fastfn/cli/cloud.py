@@ -8,7 +8,8 @@ import typer
 
 from fastfn.cli.common import console, fail, styled
 
-cloud = typer.Typer(help="The local OCI cloud that the oci SDK and CLI talk to.",
+cloud = typer.Typer(help="The local OCI cloud that the oci SDK and CLI talk to, and (--aws) "
+                    "the embedded AWS that boto3 and the aws CLI talk to.",
                     no_args_is_help=True)
 
 DEFAULT_STATE = Path(".fastfn") / "cloud"
@@ -18,15 +19,23 @@ STATE_HELP = "state directory (survives restarts)"
 @cloud.command()
 def up(
     state_dir: Path = typer.Option(DEFAULT_STATE, "--state-dir", help=STATE_HELP),
-    port: int = typer.Option(10000, help="REST endpoint port on 127.0.0.1 (0: any free)"),
+    port: int = typer.Option(None, help="endpoint port on 127.0.0.1 (0: any free; default "
+                             "10000, or 4566 with --aws)"),
     proxy_port: int = typer.Option(10001, help="HTTPS proxy port for OCI host names"),
     tenancy: Path = typer.Option(None, help="tenancy YAML (compartments, policies, "
                                  "networks); its policies are then enforced"),
     record: bool = typer.Option(False, "--record", help="record each principal's operations "
                                 "for `fastfn iam suggest`"),
+    aws: bool = typer.Option(False, "--aws", help="serve the embedded AWS instead (moto + "
+                             "the local Lambda)"),
 ) -> None:
-    """Serve the local OCI cloud in the foreground until Ctrl-C."""
+    """Serve the local OCI cloud (or, with --aws, the embedded AWS) until Ctrl-C."""
+    if aws:
+        _serve_aws(state_dir, 4566 if port is None else port)
+        return
     from fastfn.localcloud.oci import serve
+
+    port = 10000 if port is None else port
 
     if tenancy is not None and not tenancy.is_file():
         raise fail(f"--tenancy: {tenancy} is not a file")
@@ -54,11 +63,56 @@ def up(
         raise fail(str(exc)) from None
 
 
+def _serve_aws(state_dir: Path, port: int) -> None:
+    import contextlib
+    import signal
+    import threading
+
+    from fastfn.localcloud.aws.embedded import EmbeddedAWS
+    from fastfn.localcloud.aws.moto import LocalAWSError
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        aws = EmbeddedAWS(state_dir, port=port).start()
+    except (LocalAWSError, OSError) as exc:
+        raise fail(f"the embedded AWS did not start: {exc}") from None
+    try:
+        from rich.table import Table
+
+        table = Table(title="fastfn embedded AWS", show_header=False)
+        table.add_row("endpoint", aws.endpoint_url)
+        table.add_row("region", aws.region)
+        table.add_row("function logs", str(aws.log_dir))
+        console.print(table)
+        console.print(styled("point boto3/the aws CLI at it: ",
+                             f'eval "$(fastfn cloud config --aws --state-dir {state_dir})"',
+                             "bold"), highlight=False)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    finally:
+        aws.stop()
+
+
 @cloud.command()
 def config(
     state_dir: Path = typer.Option(DEFAULT_STATE, "--state-dir", help=STATE_HELP),
+    aws: bool = typer.Option(False, "--aws", help="the embedded AWS's AWS_* variables"),
 ) -> None:
-    """Print the settings (config file, proxy, CA bundle) that point the oci SDK/CLI here."""
+    """Print the settings (config file, proxy, CA bundle) that point the oci SDK/CLI here,
+    or with --aws the AWS_* variables that point boto3 and the aws CLI at the embedded AWS."""
+    if aws:
+        import shlex
+
+        from fastfn.localcloud.aws.embedded import running
+
+        found = running(state_dir)
+        if found is None:
+            raise fail(f"no embedded AWS serves {state_dir}: start `fastfn cloud up --aws "
+                       f"--state-dir {state_dir}`")
+        for name, value in found.env().items():
+            typer.echo(f"export {name}={shlex.quote(value)}")
+        return
     from fastfn.localcloud.oci import config_text
 
     state_dir.mkdir(parents=True, exist_ok=True)

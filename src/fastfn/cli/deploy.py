@@ -298,9 +298,10 @@ def github(
                                                   "(forks never do)"),
     force: bool = typer.Option(False, "--force", help="overwrite files fastfn did not write"),
     target: str = typer.Option(None, "--target",
-                               help="oci (Functions: provision + update) or pool (seed "
-                                    "002: oci-deploy + infra-ci, Terraform in <dir>/infra); "
-                                    "default: the manifest's target"),
+                               help="oci (Functions: provision + update), pool (seed "
+                                    "002: oci-deploy + infra-ci, Terraform in <dir>/infra) "
+                                    "or aws (seed 004: dev/qa/prod on Lambda); default: the "
+                                    "manifest's target"),
 ) -> None:
     """Write the GitHub Actions workflows of a service: for OCI Functions seed 000's pair,
     provision (manual) and update (image only, on push to main); for an instance pool
@@ -309,8 +310,8 @@ def github(
 
     manifest, _ = load_service(service_dir, None)
     target = target or getattr(manifest, "target", "oci")
-    if target not in ("oci", "pool"):
-        raise fail(f"--target must be oci or pool, got {target!r}")
+    if target not in ("oci", "pool", "aws"):
+        raise fail(f"--target must be oci, pool or aws, got {target!r}")
     service = service_dir.resolve()
     root = _repo_root(service)
     try:
@@ -319,6 +320,10 @@ def github(
             from fastfn.deploy.targets.pool.ci import workflows as pool_workflows
 
             generated = pool_workflows(manifest, relative, service / "infra", repo)
+        elif target == "aws":
+            from fastfn.deploy.targets.aws.ci import workflows as aws_workflows
+
+            generated = aws_workflows(manifest, relative, repo)  # type: ignore[assignment]
         else:
             generated = workflows(manifest, relative, update_stage, repo)
     except ValueError as exc:

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from fastfn.cli.common import DEV_STATE, console, load_service, local_config
+from fastfn.cli.common import DEV_STATE, console, fail, load_service, local_config
 from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
 from fastfn.localcloud.fn.platform import FnPlatform
 from fastfn.localcloud.fn.service import function_spec
@@ -32,9 +32,18 @@ def dev(
         [], "--config", "-c",
         help="KEY=VALUE added to the function's config for this run (repeatable); "
         "never written to disk"),
+    target: str = typer.Option(None, help="oci or aws (default: the manifest's target)"),
 ) -> None:
-    """Run a service locally behind an API gateway and print its URL."""
-    _, fn = load_service(service_dir, stage)
+    """Run a service locally behind an API gateway (aws: as a local Lambda behind a
+    function URL) and print its URL."""
+    manifest, fn = load_service(service_dir, stage)
+    if target not in (None, "oci", "aws"):
+        raise fail(f"--target must be oci or aws, got {target!r}")
+    if (target or manifest.target) == "aws":
+        from fastfn.cli import aws_local
+
+        aws_local.dev(service_dir, manifest, stage, port, reload, config)
+        return
     extra = local_config(fn, config)
     spec = function_spec(service_dir, fn, app_name=f"{fn.service}-dev", extra_config=extra)
     platform = FnPlatform(max_instances=instances, log_sink=_print_log)

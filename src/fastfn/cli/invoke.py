@@ -80,8 +80,10 @@ def invoke(
     url: str = typer.Option(None, help="a running fastfn dev server (default: autodetect)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON object"),
     logs: bool = typer.Option(False, "--logs", help="print the function's log lines"),
+    target: str = typer.Option(None, help="oci or aws (default: the manifest's target)"),
 ) -> None:
-    """Invoke a function: direct (its default route), or with --method/--path via the gateway."""
+    """Invoke a function: direct (its default route; on aws the body is the event JSON),
+    or with --method/--path as a gateway (aws: function URL) request."""
     headers = _parse_headers(header)
     payload = _read_body(body)
     gateway_call = method is not None or path is not None
@@ -90,7 +92,17 @@ def invoke(
     if not target_path.startswith("/"):
         raise fail(f"--path must start with '/', got {target_path!r}")
 
-    _, fn = load_service(service_dir, stage)
+    manifest, fn = load_service(service_dir, stage)
+    if target not in (None, "oci", "aws"):
+        raise fail(f"--target must be oci or aws, got {target!r}")
+    if (target or manifest.target) == "aws":
+        from fastfn.cli import aws_local
+
+        aws_local.invoke(service_dir, manifest, stage, http_call=gateway_call,
+                         method=target_method, path=target_path, headers=headers,
+                         body=payload, assignments=config, url=url, as_json=as_json,
+                         logs=logs)
+        return
     info = {"url": url} if url else _dev_server(service_dir)
     if gateway_call:
         call = Call(target_method, fn.path_prefix + target_path, headers, payload)

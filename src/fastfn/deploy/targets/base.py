@@ -84,6 +84,7 @@ class TargetOptions:
 # naming a target never imports another target's SDK. Each has `from_options`.
 REGISTRY: dict[str, str] = {
     "oci": "fastfn.deploy.targets.oci",
+    "aws": "fastfn.deploy.targets.aws",
     "pool": "fastfn.deploy.targets.pool",
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from fastfn.localcloud.aws.lambda_ import LocalFunction
 from fastfn.runtime.aws.events.common import encode_body
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
+_INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
 
 
 def build_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes,
@@ -70,7 +72,7 @@ def build_event(method: str, target: str, headers: list[tuple[str, str]], body: 
     return event
 
 
-def _response_parts(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+def response_parts(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
     try:
         result = json.loads(payload)
     except ValueError:
@@ -110,6 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _handle(self) -> None:
+        if self.server.invoke_api and self.command == "POST" and _INVOKE.match(
+                self.path.split("?")[0]):
+            self._direct_invoke()
+            return
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:
             self.close_connection = True
@@ -125,7 +131,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(502, [("content-type", "application/json")],
                        b'{"Message":"Internal Server Error"}')
             return
-        self._send(*_response_parts(result.payload))
+        self._send(*response_parts(result.payload))
+
+    def _direct_invoke(self) -> None:
+        """Lambda's Invoke API: the body is the event, the answer the function's result."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            self._send(413, [("content-type", "application/json")],
+                       b'{"Type":"User","message":"Request must be smaller than 6291456 '
+                       b'bytes for the InvokeFunction operation"}')
+            return
+        body = (self.rfile.read(length) if length else b"") or b"{}"
+        result = self.server.function.invoke(body)
+        headers = [("content-type", "application/json"),
+                   ("X-Amz-Executed-Version", self.server.function.version)]
+        if result.function_error:
+            headers.append(("X-Amz-Function-Error", result.function_error))
+        self._send(200, headers, result.payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
@@ -133,16 +156,22 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, function: LocalFunction, port: int) -> None:
+    def __init__(self, function: LocalFunction, port: int, invoke_api: bool) -> None:
         self.function = function
+        self.invoke_api = invoke_api
         super().__init__(("127.0.0.1", port), _Handler)
 
 
 class FunctionURL:
-    """`with FunctionURL(fn) as url: httpx.get(url.url + "/path")`."""
+    """`with FunctionURL(fn) as url: httpx.get(url.url + "/path")`.
 
-    def __init__(self, function: LocalFunction, port: int = 0) -> None:
-        self._server = _Server(function, port)
+    `invoke_api=True` also answers Lambda's Invoke API path
+    (`POST /2015-03-31/functions/<name>/invocations`, the body as the event), which is
+    how `fastfn invoke` reaches a running `fastfn dev`."""
+
+    def __init__(self, function: LocalFunction, port: int = 0,
+                 invoke_api: bool = False) -> None:
+        self._server = _Server(function, port, invoke_api)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="lambda-function-url", daemon=True)
 

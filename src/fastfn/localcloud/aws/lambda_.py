@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from fastfn.localcloud.aws import spawn
 from fastfn.localcloud.aws.runtime_api import Invocation, RuntimeAPI
@@ -63,8 +63,12 @@ class LocalFunction:
     def __init__(self, name: str, handler: str, code_dir: str, *,
                  environment: Mapping[str, str] | None = None, memory_mb: int = 128,
                  timeout_s: float = 3.0, region: str = "us-east-1",
-                 account_id: str = "123456789012", log_dir: str | None = None) -> None:
+                 account_id: str = "123456789012", log_dir: str | None = None,
+                 version: str = "$LATEST", layer_dirs: Sequence[str] = ()) -> None:
         self.name = name
+        self.version = version
+        # Layers are extracted to /opt on Lambda and /opt/python is on sys.path.
+        self.layer_dirs = [os.path.abspath(d) for d in layer_dirs]
         self.handler = handler
         self.code_dir = os.path.abspath(code_dir)
         self.environment = dict(environment or {})
@@ -84,7 +88,7 @@ class LocalFunction:
         return self._env.api if self._env is not None else None
 
     def process_env(self, api_address: str) -> dict[str, str]:
-        stream = time.strftime("%Y/%m/%d") + "/[$LATEST]" + uuid.uuid4().hex
+        stream = time.strftime("%Y/%m/%d") + f"/[{self.version}]" + uuid.uuid4().hex
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
@@ -93,7 +97,7 @@ class LocalFunction:
             "_HANDLER": self.handler,
             "AWS_EXECUTION_ENV": EXECUTION_ENV,
             "AWS_LAMBDA_FUNCTION_NAME": self.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": self.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
@@ -102,7 +106,8 @@ class LocalFunction:
             "AWS_DEFAULT_REGION": self.region,
             "LAMBDA_TASK_ROOT": self.code_dir,
             "LAMBDA_RUNTIME_DIR": os.path.dirname(sys.executable),
-            "PYTHONPATH": self.code_dir,
+            "PYTHONPATH": os.pathsep.join([self.code_dir, *(os.path.join(d, "python")
+                                                             for d in self.layer_dirs)]),
             "PYTHONUNBUFFERED": "1",
         }
         env.update(self.environment)
