@@ -81,6 +81,25 @@ class CloudProcess:
         return self.identity.namespace
 
     @property
+    def vault_id(self) -> str:
+        return self.identity.vault_id
+
+    @property
+    def region(self) -> str:
+        return self.identity.region
+
+    @property
+    def images(self) -> Any:
+        from fastfn.localcloud.oci.images import ImageStore
+
+        return ImageStore.open(self.state_dir)
+
+    def event_deliveries(self, state: str | None = None) -> list[dict[str, Any]]:
+        from fastfn.localcloud.oci import event_deliveries
+
+        return event_deliveries(self.state_dir, state)
+
+    @property
     def subnet_id(self) -> str:
         import oci
 
