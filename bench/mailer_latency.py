@@ -17,12 +17,14 @@ cold start) are reported apart. Target: p50 <= 100 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import oci
@@ -56,6 +58,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+@contextlib.contextmanager
+def mailer_on_local_cloud(work: Path, max_instances: int = 2
+                          ) -> Iterator[tuple[LocalCloud, SMTPServer]]:
+    """The SMTP server and a local cloud with the mailer deployed (the benches' set-up)."""
+    with SMTPServer(work / "smtp") as smtp, LocalCloud(work / "state",
+                                                       max_instances=max_instances) as cloud:
+        deploy(cloud, smtp, SMTP_RETRY_BUDGET_S="5")
+        yield cloud, smtp
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="mailer put -> SMTP latency")
     parser.add_argument("--uploads", type=int, default=50)
@@ -67,8 +79,7 @@ def main() -> int:
     relay.addHandler(outcomes)
     with tempfile.TemporaryDirectory(prefix="mailer-bench-") as tmp:
         work = Path(tmp)
-        with SMTPServer(work / "smtp") as smtp, LocalCloud(work / "state") as cloud:
-            deploy(cloud, smtp, SMTP_RETRY_BUDGET_S="5")
+        with mailer_on_local_cloud(work) as (cloud, smtp):
             storage = cloud.client(oci.object_storage.ObjectStorageClient)
             report = gzip_report(size=args.size)
             latencies: list[float] = []

@@ -318,7 +318,8 @@ def test_missing_infra_bad_target_or_foreign_file_is_refused(repo: Path) -> None
     runner = CliRunner()
     service = repo / "services" / "hello"
     result = runner.invoke(app, ["ci", "github", str(service), "--target", "lambda"])
-    assert result.exit_code == 1 and "--target must be oci, pool or aws, got 'lambda'" in result.output
+    assert result.exit_code == 1
+    assert "--target must be oci, pool or aws, got 'lambda'" in result.output
     out = repo / ".github" / "workflows"
     out.mkdir(parents=True)
     (out / "oci-deploy.yml").write_text("name: mine\n")

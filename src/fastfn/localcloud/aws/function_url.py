@@ -111,7 +111,26 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The stdlib parser's own refusals (501 unknown method, 505 version) are the
+        client's fault: a 400, as a function URL answers, never a 5xx."""
+        self.close_connection = True
+        if code >= 500:
+            code, message = 400, f"Bad Request: {message or 'malformed request'}"
+        super().send_error(code, message, explain)
+
+    def _bad_request(self, message: str) -> None:
+        self.close_connection = True
+        self._send(400, [("content-type", "application/json")],
+                   json.dumps({"Message": message}).encode())
+
     def _handle(self) -> None:
+        problem = _framing_problem(self.path, self.headers.get_all("Content-Length") or [],
+                                   self.headers.get("Transfer-Encoding"))
+        if problem:
+            self._bad_request(problem)
+            return
         if self.server.invoke_api and self.command == "POST" and _INVOKE.match(
                 self.path.split("?")[0]):
             self._direct_invoke()
@@ -151,6 +170,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, headers, result.payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+def _framing_problem(target: str, lengths: list[str], transfer_encoding: str | None
+                     ) -> str | None:
+    """Why the request's target or body framing cannot be read safely, if it cannot."""
+    if not target.startswith("/"):
+        return "The request target must be a path."
+    if transfer_encoding is not None:
+        return "Transfer-Encoding is not supported: send Content-Length."
+    if len(set(lengths)) > 1:
+        return "Content-Length is given more than once."
+    if lengths and not (lengths[0].isascii() and lengths[0].isdigit()):
+        return "Content-Length must be a non-negative integer."
+    return None
 
 
 class _Server(ThreadingHTTPServer):
