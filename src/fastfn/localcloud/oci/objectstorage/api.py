@@ -388,8 +388,9 @@ class ObjectStorage:
             Route(b + "/o/", self.list_objects, methods=["GET"]),
             Route(b + "/objectversions", self.list_object_versions, methods=["GET"]),
             Route(o, self.put_object, methods=["PUT"]),
-            Route(o, self.get_object, methods=["GET"]),
+            # HEAD first: Starlette lets a GET route answer HEAD too.
             Route(o, self.head_object, methods=["HEAD"]),
+            Route(o, self.get_object, methods=["GET"]),
             Route(o, self.delete_object, methods=["DELETE"]),
             Route(b + "/actions/renameObject", self.rename_object, methods=["POST"]),
             Route(b + "/actions/copyObject", self.copy_object, methods=["POST"]),
