@@ -25,9 +25,11 @@ from fastfn.localcloud.oci.core.errors import (
 from fastfn.localcloud.oci.core.ids import now, rfc3339
 from fastfn.localcloud.oci.core.listing import drop_none, page, page_limit, paginated, summary
 from fastfn.localcloud.oci.core.wire import empty_response, json_response, parse_body
+from fastfn.localcloud.oci.objectstorage.actions import Actions
 from fastfn.localcloud.oci.objectstorage.backend import Backend, WriteOptions
 from fastfn.localcloud.oci.objectstorage.blobs import read_range
 from fastfn.localcloud.oci.objectstorage.copying import WORK_REQUEST_FIELDS, Copies
+from fastfn.localcloud.oci.objectstorage.listing import list_objects, list_versions
 from fastfn.localcloud.oci.objectstorage.models import (
     _CONTENT_HEADERS,
     OBJECT_FIELDS,
@@ -128,6 +130,7 @@ class ObjectStorage:
         self.backend = Backend(ctx)
         self.multipart = Multipart(self.backend)
         self.copies = Copies(self.backend)
+        self.actions = Actions(self.backend)
 
     def bucket(self, request: Request) -> Doc:
         return self.backend.bucket(request.path_params["namespace"],
@@ -258,8 +261,9 @@ class ObjectStorage:
         delimiter = q.get("delimiter")
         if delimiter is not None and delimiter != "/":
             raise invalid("The only supported delimiter is '/'.")
-        body = self.backend.list_objects(
-            bucket, q.get("prefix", ""), q.get("start", ""), q.get("startAfter"), q.get("end"),
+        body = list_objects(
+            self.backend.store, bucket, q.get("prefix", ""), q.get("start", ""),
+            q.get("startAfter"), q.get("end"),
             delimiter, page_limit(request, 1000, 1000),
             _fields(request, OBJECT_FIELDS, "name"))
         return json_response(request, body)
@@ -272,8 +276,8 @@ class ObjectStorage:
             raise invalid("The only supported delimiter is '/'.")
         fields = {"name", "versionId", "isDeleteMarker", "timeModified",
                   *_fields(request, VERSION_FIELDS, "name")}
-        items, prefixes = self.backend.list_versions(
-            bucket, q.get("prefix", ""), q.get("start", ""), q.get("end"),
+        items, prefixes = list_versions(
+            self.backend.store, bucket, q.get("prefix", ""), q.get("start", ""), q.get("end"),
             q.get("startAfter"), delimiter)
         chunk, headers = page(request, [object_fields(i, [f for f in VERSION_FIELDS
                                                           if f in fields]) for i in items])
@@ -286,7 +290,7 @@ class ObjectStorage:
 
     async def rename_object(self, request: Request) -> Response:
         details = await parse_body(request, RenameObjectDetails)
-        self.backend.rename(self.bucket(request), details)
+        self.actions.rename(self.bucket(request), details)
         return empty_response(request, 200)
 
     async def copy_object(self, request: Request) -> Response:
@@ -296,12 +300,12 @@ class ObjectStorage:
 
     async def update_storage_tier(self, request: Request) -> Response:
         details = await parse_body(request, UpdateObjectStorageTierDetails)
-        self.backend.update_tier(self.bucket(request), details)
+        self.actions.update_tier(self.bucket(request), details)
         return empty_response(request, 200)
 
     async def restore_objects(self, request: Request) -> Response:
         details = await parse_body(request, RestoreObjectsDetails)
-        self.backend.restore(self.bucket(request), details)
+        self.actions.restore(self.bucket(request), details)
         return empty_response(request, 202)
 
     # -- multipart uploads ---------------------------------------------------------------

@@ -33,12 +33,8 @@ from fastfn.localcloud.oci.objectstorage.models import (
     OBJECT_VERSION,
     UPLOAD,
     CreateBucketDetails,
-    RenameObjectDetails,
-    RestoreObjectsDetails,
     UpdateBucketDetails,
-    UpdateObjectStorageTierDetails,
     _etag_matches,
-    object_fields,
 )
 
 Doc = dict[str, Any]
@@ -243,7 +239,7 @@ class Backend:
                 kept = current is not None and latest.get("versioning") == "Enabled"
                 if kept:
                     assert current is not None
-                    self._keep_version(store, current)
+                    self.keep_version(store, current)
                 store.put(OBJECT, key, obj, parent=bucket["id"], name=name)
         except BaseException:
             self.blobs.remove(written.blob)
@@ -254,7 +250,7 @@ class Backend:
         return obj
 
     @staticmethod
-    def _keep_version(store: Store, doc: Doc) -> None:
+    def keep_version(store: Store, doc: Doc) -> None:
         doc = {**doc, "versionId": doc.get("versionId") or str(uuid.uuid4()),
                "seq": doc.get("seq") or 0}
         store.put(OBJECT_VERSION, f"{doc['bucketId']}/{doc['versionId']}", doc,
@@ -304,15 +300,15 @@ class Backend:
                 store.delete(OBJECT, key)
                 latest = store.get(BUCKET, bucket["id"]) or bucket
                 if version_id is None and latest.get("versioning") == "Enabled":
-                    self._keep_version(store, current)
+                    self.keep_version(store, current)
                     marker = {"name": name, "bucketId": bucket["id"],
                               "versionId": str(uuid.uuid4()), "seq": time.time_ns(),
                               "isDeleteMarker": True, "timeModified": rfc3339(now()),
                               "timeCreated": rfc3339(now()), "etag": str(uuid.uuid4())}
-                    self._keep_version(store, marker)
+                    self.keep_version(store, marker)
                 else:
                     removed.append(current["blob"])
-                    self._promote(store, bucket, name)
+                    self.promote(store, bucket, name)
                 gone = current
             else:
                 old = store.get(OBJECT_VERSION, f"{bucket['id']}/{version_id}")
@@ -324,7 +320,7 @@ class Backend:
                 if not old.get("isDeleteMarker"):
                     removed.append(old["blob"])
                 if current is None:
-                    self._promote(store, bucket, name)
+                    self.promote(store, bucket, name)
                 gone = old
         self.blobs.remove(*removed)
         if not gone.get("isDeleteMarker"):
@@ -336,7 +332,7 @@ class Backend:
         return sorted(store.find(OBJECT_VERSION, parent=bucket_id, name=name),
                       key=lambda d: d.get("seq", 0), reverse=True)
 
-    def _promote(self, store: Store, bucket: Doc, name: str) -> None:
+    def promote(self, store: Store, bucket: Doc, name: str) -> None:
         """With no current version left, the newest kept one becomes current, unless it
         is a delete marker."""
         kept = self.versions_of(store, bucket["id"], name)
@@ -345,138 +341,6 @@ class Backend:
             store.delete(OBJECT_VERSION, f"{bucket['id']}/{newest['versionId']}")
             store.put(OBJECT, f"{bucket['id']}/{name}", newest, parent=bucket["id"],
                       name=name)
-
-    # -- listing ---------------------------------------------------------------------------
-
-    def list_objects(self, bucket: Doc, prefix: str, start: str, start_after: str | None,
-                     end: str | None, delimiter: str | None, limit: int,
-                     fields: list[str]) -> Doc:
-        objects: list[Doc] = []
-        prefixes: list[str] = []
-        next_start: str | None = None
-        # Walk names in order from an inclusive lower bound; `exclusive` drops one name
-        # equal to it (startAfter, or the last name of the previous batch).
-        cursor, exclusive = start, None
-        if start_after is not None and start_after >= start:
-            cursor, exclusive = start_after, start_after
-        while next_start is None:
-            batch = [o for o in self.store.names_from(OBJECT, bucket["id"], cursor, prefix,
-                                                      end, 1000)
-                     if o["name"] != exclusive]
-            if not batch:
-                break
-            jumped = False
-            for obj in batch:
-                name = obj["name"]
-                if len(objects) + len(prefixes) >= limit:
-                    next_start = name
-                    break
-                rest = name[len(prefix):]
-                if delimiter and delimiter in rest:
-                    common = prefix + rest[:rest.index(delimiter) + 1]
-                    if common not in prefixes:
-                        prefixes.append(common)
-                    # Skip everything under this prefix: no name sorts after U+10FFFF.
-                    cursor, exclusive, jumped = common + "\U0010ffff", None, True
-                    break
-                objects.append(object_fields(obj, fields))
-            if not jumped:
-                cursor = exclusive = batch[-1]["name"]
-        body: Doc = {"objects": objects}
-        if delimiter:
-            body["prefixes"] = prefixes
-        if next_start is not None:
-            body["nextStartWith"] = next_start
-        return body
-
-    def list_versions(self, bucket: Doc, prefix: str, start: str, end: str | None,
-                      start_after: str | None, delimiter: str | None
-                      ) -> tuple[list[Doc], list[str]]:
-        """Every version (current ones included), by name then newest first."""
-        docs = [*self.store.find(OBJECT, parent=bucket["id"]),
-                *self.store.find(OBJECT_VERSION, parent=bucket["id"])]
-        items: list[Doc] = []
-        prefixes: list[str] = []
-        for doc in sorted(docs, key=lambda d: (d["name"].encode(), -d.get("seq", 0))):
-            name = doc["name"]
-            if (not name.startswith(prefix) or name < start
-                    or (end is not None and name >= end)
-                    or (start_after is not None and name <= start_after)):
-                continue
-            rest = name[len(prefix):]
-            if delimiter and delimiter in rest:
-                common = prefix + rest[:rest.index(delimiter) + 1]
-                if common not in prefixes:
-                    prefixes.append(common)
-                continue
-            items.append({**doc, "isDeleteMarker": bool(doc.get("isDeleteMarker"))})
-        return items, prefixes
-
-    # -- actions ---------------------------------------------------------------------------
-
-    def rename(self, bucket: Doc, details: RenameObjectDetails) -> Doc:
-        source, target = check_name(details.source_name), check_name(details.new_name)
-        with self.store.transaction() as store:
-            obj = store.get(OBJECT, f"{bucket['id']}/{source}")
-            if obj is None:
-                raise self.missing_object(bucket, source)
-            if (details.src_obj_if_match_e_tag is not None
-                    and not _etag_matches(details.src_obj_if_match_e_tag, obj["etag"])):
-                raise if_match_failed()
-            if source == target:
-                return obj
-            existing = store.get(OBJECT, f"{bucket['id']}/{target}")
-            self.check_write_preconditions(existing, bucket, target,
-                                           details.new_obj_if_match_e_tag,
-                                           details.new_obj_if_none_match_e_tag)
-            versioned = (store.get(BUCKET, bucket["id"]) or bucket).get("versioning")
-            replaced = None
-            if existing is not None:
-                if versioned == "Enabled":
-                    self._keep_version(store, existing)
-                else:
-                    replaced = existing["blob"]
-            store.delete(OBJECT, f"{bucket['id']}/{source}")
-            renamed = {**obj, "name": target, "timeModified": rfc3339(now())}
-            store.put(OBJECT, f"{bucket['id']}/{target}", renamed, parent=bucket["id"],
-                      name=target)
-            self._promote(store, bucket, source)
-        if replaced is not None:
-            self.blobs.remove(replaced)
-        return renamed
-
-    def _update_current(self, bucket: Doc, name: str, version_id: str | None,
-                        change: dict[str, Any]) -> Doc:
-        check_name(name)
-        with self.store.transaction() as store:
-            obj = self.object(bucket, name, version_id)
-            obj.update(change)
-            if obj.get("storageTier") != "Archive":
-                obj.pop("archivalState", None)
-            key = f"{bucket['id']}/{name}"
-            current = store.get(OBJECT, key)
-            if current is not None and current.get("versionId") == obj.get("versionId"):
-                store.put(OBJECT, key, obj, parent=bucket["id"], name=name)
-            else:
-                store.put(OBJECT_VERSION, f"{bucket['id']}/{obj['versionId']}", obj,
-                          parent=bucket["id"], name=name)
-        return obj
-
-    def update_tier(self, bucket: Doc, details: UpdateObjectStorageTierDetails) -> Doc:
-        if bucket.get("storageTier") == "Archive":
-            raise invalid("Objects in an Archive bucket stay in the Archive tier.")
-        change: dict[str, Any] = {"storageTier": details.storage_tier}
-        if details.storage_tier == "Archive":
-            change["archivalState"] = ARCHIVED
-        return self._update_current(bucket, details.object_name, details.version_id, change)
-
-    def restore(self, bucket: Doc, details: RestoreObjectsDetails) -> Doc:
-        obj = self.object(bucket, details.object_name, details.version_id)
-        if obj.get("storageTier") != "Archive":
-            raise invalid(f"The object '{obj['name']}' is not archived.")
-        # OCI takes about an hour; the local cloud restores at once.
-        return self._update_current(bucket, details.object_name, details.version_id,
-                                    {"archivalState": "Restored"})
 
     # -- events ----------------------------------------------------------------------------
 
