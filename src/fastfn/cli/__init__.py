@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from fastfn.cli import cloud, deploy, dev, iam, invoke, logs, scaffold
+from fastfn.cli import cloud, deploy, dev, iam, invoke, logs, push, scaffold
 
 app = typer.Typer(
     name="fastfn",
@@ -34,6 +34,7 @@ app.command()(scaffold.init)
 app.command()(scaffold.dockerfile)
 app.add_typer(cloud.cloud, name="cloud")
 app.command()(logs.logs)
+app.command()(push.push)
 app.command()(deploy.plan)
 app.command()(deploy.deploy)
 app.command()(deploy.drift)
