@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from fastfn.cli import cloud, deploy, dev, doctor, iam, invoke, scaffold
+from fastfn.cli import cloud, deploy, dev, doctor, iam, invoke, logs, push, scaffold
 
 app = typer.Typer(
     name="fastfn",
@@ -33,6 +33,8 @@ app.command()(invoke.invoke)
 app.command()(scaffold.init)
 app.command()(scaffold.dockerfile)
 app.add_typer(cloud.cloud, name="cloud")
+app.command()(logs.logs)
+app.command()(push.push)
 app.command()(deploy.plan)
 app.command()(deploy.deploy)
 app.command()(deploy.drift)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -53,6 +54,7 @@ def up(
                       highlight=False)
 
     state_dir.mkdir(parents=True, exist_ok=True)
+    _print_function_problems()
     from fastfn.localcloud.oci.core.store import StateDamaged
     from fastfn.localcloud.oci.tenancy import TenancyFileError
 
@@ -92,6 +94,26 @@ def _serve_aws(state_dir: Path, port: int) -> None:
             stop.wait()
     finally:
         aws.stop()
+
+
+def _print_function_problems() -> None:
+    """Functions' warning and error lines, as they happen (all lines: `fastfn logs`)."""
+    import logging
+
+    from fastfn.cli.common import err_console
+
+    class Printer(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            from rich.markup import escape
+
+            style = "yellow" if record.levelno < logging.ERROR else "bold red"
+            fn = record.name.removeprefix("fastfn.fn.")
+            err_console.print(f"[{style}]{escape(fn)}: {escape(record.getMessage())}[/]",
+                              highlight=False, soft_wrap=True)
+
+    functions = logging.getLogger("fastfn.fn")
+    functions.addHandler(Printer(logging.WARNING))
+    functions.propagate = False
 
 
 @cloud.command()
@@ -136,12 +158,26 @@ def events(
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
+    console.print(deliveries_table(rows))
+
+
+def deliveries_table(rows: list[dict[str, Any]]) -> Any:
+    """state, event, object, tries, outer/app status, error category and message (80
+    columns: long values wrap in their column)."""
     from rich.table import Table
 
-    table = Table(title="event deliveries")
-    columns = ("state", "eventType", "resourceName", "attempts", "lastError")
-    for column in columns:
-        table.add_column(column)
+    table = Table(title="event deliveries", padding=(0, 0), show_lines=True)
+    for column, width in (("state", 9), ("event", 12), ("object", 18), ("tries", 5),
+                          ("status", 7), ("category", 14), ("error", None)):
+        table.add_column(column, min_width=min(width or 10, len(column)), max_width=width,
+                         overflow="fold")
     for row in rows:
-        table.add_row(*(str(row.get(column, "")) for column in columns))
-    console.print(table)
+        name = row.get("resourceName") or ((row.get("event") or {}).get("data") or {}).get(
+            "resourceName") or ""
+        event = str(row.get("eventType") or "").rsplit(".", 1)[-1]
+        outer, app = row.get("outerStatus"), row.get("appStatus")
+        status = "/".join(str(s) for s in (outer, app) if s is not None)
+        table.add_row(str(row.get("state", "")), event, str(name),
+                      str(row.get("attempts", "")), status,
+                      str(row.get("errorCategory") or ""), str(row.get("lastError") or ""))
+    return table

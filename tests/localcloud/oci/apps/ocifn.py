@@ -2,17 +2,21 @@
 
 Direct invokes go to POST /invoke (FASTFN_DEFAULT_ROUTE) and dispatch on the body's "op";
 events go to POST /events (FASTFN_EVENT_ROUTE), are recorded in MARKER_DIR, and fail
-(unhandled exception: outer 502) for the first FAIL_EVENTS deliveries.
+(unhandled exception: outer 502) for the first FAIL_EVENTS deliveries; an object named
+bad* is refused in seed 003's error shape (app status 400, category ParseError), with a
+warning log line and a plain stdout line.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 app = FastAPI()
 
@@ -48,9 +52,16 @@ async def invoke(request: Request) -> dict:
     return {"error": f"unknown op {op!r}"}
 
 
-@app.post("/events")
-async def events(request: Request) -> dict:
+@app.post("/events", response_model=None)
+async def events(request: Request) -> dict | JSONResponse:
     raw = await request.body()
+    name = (json.loads(raw).get("data") or {}).get("resourceName", "")
+    if name.startswith("bad"):
+        print(f"looking at {name}", flush=True)
+        logging.getLogger("ocifn").warning("not a report: %s", name)
+        return JSONResponse({"status": "error", "category": "ParseError",
+                             "message": f"{name} is not a report", "object_name": name},
+                            status_code=400)
     seen = sorted(markers().glob("event-*.json"))
     attempt = len(seen) + 1
     (markers() / f"event-{attempt:03d}.json").write_text(json.dumps({

@@ -45,6 +45,11 @@ class StateLayout:
         return self.root / "objects"
 
     @property
+    def logs(self) -> Path:
+        """Function output, one JSON line per line written (see oci/logs.py)."""
+        return self.root / "logs"
+
+    @property
     def images(self) -> Path:
         """Pushed image snapshots."""
         return self.root / "images"

@@ -46,6 +46,7 @@ from fastfn.localcloud.oci.events.models import (
     _action_doc,
     deliveries,
     matches,
+    outcome,
     parse_condition,
 )
 
@@ -192,6 +193,7 @@ class Events:
             "id": str(uuid.uuid4()), "ruleId": rule["id"], "actionId": action["id"],
             "actionType": action["actionType"], "functionId": action.get("functionId"),
             "eventId": event["eventID"], "eventType": event["eventType"],
+            "resourceName": (event.get("data") or {}).get("resourceName"),
             "state": PENDING, "attempts": 0, "lastError": None,
             "timeCreated": stamp, "timeUpdated": stamp, "event": event,
         }
@@ -221,9 +223,11 @@ class Events:
                 return
             delivery["attempts"] += 1
             try:
-                await self.functions.run(delivery["functionId"], body, headers)
+                response = await self.functions.run(delivery["functionId"], body, headers)
             except InvokeFailure as exc:
                 delivery["lastError"] = f"{exc.status} {exc.code}: {exc.message}"
+                delivery.update(outerStatus=exc.status, appStatus=None,
+                                errorCategory=exc.code, callId=None)
             except asyncio.CancelledError:
                 self._save(delivery)  # stays PENDING: resumed on the next start
                 raise
@@ -231,7 +235,8 @@ class Events:
                 log.exception("event delivery error")
                 delivery["lastError"] = f"{type(exc).__name__}: {exc}"
             else:
-                self._finish(delivery, DELIVERED, None)
+                delivery.update(outcome(response))
+                self._finish(delivery, DELIVERED, delivery.get("appError"))
                 return
             log.warning("event delivery failed", extra={
                 "delivery": delivery["id"], "function_id": delivery["functionId"],

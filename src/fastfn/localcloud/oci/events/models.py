@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 from typing import Any, Literal
 
 from pydantic import Field
@@ -96,3 +97,28 @@ def _action_doc(details: ActionDetails, region: str) -> dict[str, Any]:
     doc = details.wire()
     doc.update({"id": ocid("eventaction", region), "lifecycleState": "ACTIVE"})
     return doc
+
+
+def outcome(response: Any) -> dict[str, Any]:
+    """What a delivery records of the function's answer: the outer status, the app's
+    status (Fn-Http-Status), its call id and, for a JSON body `{"status": "error",
+    "category": ...}` (seed 003's error shape), the category and message. An app error is
+    still DELIVERED, as on OCI: the function ran and answered."""
+    header = getattr(response, "header", lambda name: None)
+    app_status = header("Fn-Http-Status")
+    found: dict[str, Any] = {
+        "outerStatus": getattr(response, "status", None),
+        "appStatus": int(app_status) if app_status and app_status.isdigit() else None,
+        "callId": header("Fn-Call-Id"), "errorCategory": None, "appError": None,
+    }
+    try:
+        body = json.loads(getattr(response, "body", b"") or b"null")
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("status") == "error":
+        found["errorCategory"] = str(body.get("category") or "error")[:100]
+        found["appError"] = (f"{found['appStatus'] or ''} {found['errorCategory']}: "
+                             f"{str(body.get('message', ''))[:300]}").strip()
+    elif found["appStatus"] is not None and found["appStatus"] >= 400:
+        found["appError"] = f"app answered {found['appStatus']}"
+    return found

@@ -56,11 +56,11 @@ from fastfn.localcloud.oci.functions.models import (
     NEW_API,
     WORK_REQUEST,
     CreateApplicationDetails,
-    CreateFunctionDetails,
-    FunctionSettings,
     SourceDetails,
     TraceConfig,
     UpdateApplicationDetails,
+    create_model,
+    update_model,
 )
 from fastfn.localcloud.oci.functions.runner import FunctionRunner
 
@@ -271,18 +271,20 @@ class Functions(FunctionRunner):
 
     async def create_function(self, request: Request) -> Response:
         version = self._version(request)
-        details = await parse_body(request, CreateFunctionDetails)
-        source = details.source(version)
-        if source is None:
-            raise missing("sourceDetails" if version != "20181201" else "image")
-        app = self.ctx.store.get(APPLICATION, details.application_id)
+        details = await parse_body(request, create_model(version))
+        image, digest = details.image_change()
+        assert image is not None  # required by both create models
+        source = SourceDetails(image=image, image_digest=digest)
+        application_id = getattr(details, "application_id")  # noqa: B009 - both models
+        display_name: str = getattr(details, "display_name")  # noqa: B009
+        app = self.ctx.store.get(APPLICATION, application_id)
         if app is None:
             raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
-                           f"Application {details.application_id} not found.")
+                           f"Application {application_id} not found.")
         stamp = rfc3339(now())
         fn = {
             "id": ocid("fnfunc", self.ctx.identity.region),
-            "displayName": details.display_name, "lifecycleState": "ACTIVE",
+            "displayName": display_name, "lifecycleState": "ACTIVE",
             "applicationId": app["id"], "compartmentId": app["compartmentId"],
             "sourceDetails": self._pin_digest(source), "shape": app["shape"],
             "memoryInMBs": details.memory_in_mbs, "config": details.config or {},
@@ -290,17 +292,19 @@ class Functions(FunctionRunner):
             "detachedModeTimeoutInSeconds": details.detached_mode_timeout_in_seconds,
             "provisionedConcurrencyConfig": details.provisioned_concurrency_config
             or {"strategy": "NONE"},
+            "failureDestination": details.failure_destination,
+            "successDestination": details.success_destination,
             "traceConfig": (details.trace_config or TraceConfig()).wire(),
             "freeformTags": details.freeform_tags or {},
             "definedTags": details.defined_tags or {},
             "timeCreated": stamp, "timeUpdated": stamp,
         }
         with self.ctx.store.transaction() as store:
-            if any(f["displayName"] == details.display_name
+            if any(f["displayName"] == display_name
                    for f in store.find(FUNCTION, parent=app["id"])):
-                raise conflict(f"A function named {details.display_name!r} already exists "
+                raise conflict(f"A function named {display_name!r} already exists "
                                "in this application.")
-            store.put(FUNCTION, fn["id"], fn, parent=app["id"], name=details.display_name)
+            store.put(FUNCTION, fn["id"], fn, parent=app["id"], name=display_name)
         work = self._work_request("CREATE_FUNCTION", fn["compartmentId"], "function",
                                   "CREATED", fn["id"])
         return json_response(request, self._render_function(fn, version),
@@ -331,16 +335,17 @@ class Functions(FunctionRunner):
 
     async def update_function(self, request: Request) -> Response:
         version = self._version(request)
-        details = await parse_body(request, FunctionSettings)
+        details = await parse_body(request, update_model(version))
         with self.ctx.store.transaction() as store:
             fn = self.function(request.path_params["id"])
             _check_if_match(request, fn["timeUpdated"])
-            source = details.source(version)
-            if source is not None:
-                fn["sourceDetails"] = self._pin_digest(source)
-            changes = details.model_dump(mode="json", by_alias=True, exclude_none=True,
-                                         exclude={"source_details", "image", "image_digest"})
-            fn.update(changes)
+            image, digest = details.image_change()
+            if image is not None:
+                fn["sourceDetails"] = self._pin_digest(SourceDetails(image=image,
+                                                                     image_digest=digest))
+            elif digest is not None:  # a new digest for the same image
+                fn["sourceDetails"] = {**fn["sourceDetails"], "imageDigest": digest}
+            fn.update(details.settings())
             fn["timeUpdated"] = rfc3339(now())
             store.put(FUNCTION, fn["id"], fn, parent=fn["applicationId"],
                       name=fn["displayName"])

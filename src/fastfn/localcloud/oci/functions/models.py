@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from fastfn.localcloud.oci.core.wire import Wire
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("fastfn.localcloud.oci.functions")
 
@@ -49,50 +47,117 @@ class TraceConfig(Wire):
     domain_id: str | None = None
 
 
-class CreateApplicationDetails(Wire):
+# Fields the service sets: a client that sends them back (a GET body edited and PUT) is
+# not refused, they are ignored, as OCI ignores them.
+READ_ONLY = frozenset({
+    "id", "lifecycleState", "lifecycleDetails", "timeCreated", "timeUpdated",
+    "invokeEndpoint", "compartmentId", "shape", "applicationId", "displayName",
+    "subnetIds", "systemTags",
+})
+
+
+class Details(Wire):
+    """A request body as OCI checks it: unknown fields are refused (400 naming the field),
+    read-only ones ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
+                              extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        mine = {f.alias or name for name, f in cls.model_fields.items()}
+        return {k: v for k, v in data.items() if k in mine or k not in READ_ONLY}
+
+
+class ApplicationSettings(Details):
+    config: ConfigMap | None = None
+    network_security_group_ids: list[str] | None = None
+    syslog_url: str | None = None
+    trace_config: TraceConfig | None = None
+    logging: dict[str, Any] | None = None
+    freeform_tags: dict[str, str] | None = None
+    defined_tags: dict[str, dict[str, Any]] | None = None
+    image_policy_config: dict[str, Any] | None = None
+    security_attributes: dict[str, dict[str, Any]] | None = None
+
+
+class CreateApplicationDetails(ApplicationSettings):
     compartment_id: str
     display_name: str = Field(min_length=1, max_length=255)
     subnet_ids: list[str] = Field(min_length=1)
     shape: Literal["GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM"] = "GENERIC_X86"
-    config: ConfigMap | None = None
-    network_security_group_ids: list[str] | None = None
-    syslog_url: str | None = None
-    trace_config: TraceConfig | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-    image_policy_config: dict[str, Any] | None = None
 
 
-class UpdateApplicationDetails(Wire):
-    config: ConfigMap | None = None
-    network_security_group_ids: list[str] | None = None
-    syslog_url: str | None = None
-    trace_config: TraceConfig | None = None
-    freeform_tags: dict[str, str] | None = None
-    defined_tags: dict[str, dict[str, Any]] | None = None
-    image_policy_config: dict[str, Any] | None = None
+class UpdateApplicationDetails(ApplicationSettings):
+    pass
 
 
 class SourceDetails(Wire):
+    """A function's image as stored (both API versions)."""
+
     source_type: Literal["CONTAINER_IMAGE"] = "CONTAINER_IMAGE"
     image: str = Field(min_length=1)
     image_digest: str | None = None
 
 
-class FunctionSettings(Wire):
+_ONLY_IMAGES = ("the local cloud runs container-image functions only "
+                "(sourceType CONTAINER_IMAGE)")
+
+
+class CreateSourceDetails(Details):
+    """20260325 CreateFunctionSourceDetails: CONTAINER_IMAGE needs an image."""
+
+    source_type: Literal["CONTAINER_IMAGE", "PRE_BUILT_FUNCTIONS", "ARCHIVE"]
+    image: str | None = Field(default=None, min_length=1)
+    image_digest: str | None = None
+    pbf_listing_id: str | None = None
+    archive_source_details: dict[str, Any] | None = None
+    handler: str | None = None
+    runtime_config: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _image(self) -> CreateSourceDetails:
+        if self.source_type != "CONTAINER_IMAGE":
+            raise ValueError(_ONLY_IMAGES)
+        if self.image is None:
+            raise ValueError("image is required for sourceType CONTAINER_IMAGE")
+        return self
+
+
+class UpdateSourceDetails(Details):
+    """20260325 UpdateFunctionSourceDetails: every field optional (a config edit sends
+    sourceDetails without an image)."""
+
+    source_type: Literal["CONTAINER_IMAGE", "ARCHIVE"]
+    image: str | None = Field(default=None, min_length=1)
+    image_digest: str | None = None
+    archive_source_details: dict[str, Any] | None = None
+    handler: str | None = None
+    runtime_config: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _image(self) -> UpdateSourceDetails:
+        if self.source_type != "CONTAINER_IMAGE":
+            raise ValueError(_ONLY_IMAGES)
+        return self
+
+
+class FunctionSettings(Details):
+    """What Create and Update share in both API versions."""
+
     memory_in_mbs: int | None = Field(default=None, alias="memoryInMBs")
     config: ConfigMap | None = None
     timeout_in_seconds: int | None = Field(default=None, ge=5, le=300)
     detached_mode_timeout_in_seconds: int | None = Field(default=None, ge=5, le=3600)
     provisioned_concurrency_config: dict[str, Any] | None = None
+    failure_destination: dict[str, Any] | None = None
+    success_destination: dict[str, Any] | None = None
     trace_config: TraceConfig | None = None
     freeform_tags: dict[str, str] | None = None
     defined_tags: dict[str, dict[str, Any]] | None = None
-    # 20260325
-    source_details: SourceDetails | None = None
-    # 20181201
-    image: str | None = None
-    image_digest: str | None = None
 
     @field_validator("memory_in_mbs")
     @classmethod
@@ -101,19 +166,74 @@ class FunctionSettings(Wire):
             raise ValueError(f"memoryInMBs must be one of {MEMORY_SIZES}")
         return value
 
-    def source(self, version: str) -> SourceDetails | None:
-        if version == "20181201":
-            if self.image is None:
-                return None
-            return SourceDetails(image=self.image, image_digest=self.image_digest)
-        return self.source_details
+    def image_change(self) -> tuple[str | None, str | None]:
+        """(image, digest) this body sets; None for what it leaves as it is."""
+        raise NotImplementedError
+
+    def settings(self) -> dict[str, Any]:
+        """The plain settings this body changes, as stored."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True,
+                               exclude={"source_details", "image", "image_digest",
+                                        "display_name", "application_id"})
 
 
 class CreateFunctionDetails(FunctionSettings):
+    """20260325 CreateFunctionDetails."""
+
     display_name: str = Field(min_length=1, max_length=255)
     application_id: str
     memory_in_mbs: int = Field(alias="memoryInMBs")  # required, as the API has it
+    source_details: CreateSourceDetails
+
+    def image_change(self) -> tuple[str | None, str | None]:
+        return self.source_details.image, self.source_details.image_digest
 
 
+class UpdateFunctionDetails(FunctionSettings):
+    """20260325 UpdateFunctionDetails."""
+
+    source_details: UpdateSourceDetails | None = None
+
+    def image_change(self) -> tuple[str | None, str | None]:
+        if self.source_details is None:
+            return None, None
+        return self.source_details.image, self.source_details.image_digest
 
 
+class CreateFunctionDetailsV1(FunctionSettings):
+    """20181201 CreateFunctionDetails: the image at the top level."""
+
+    display_name: str = Field(min_length=1, max_length=255)
+    application_id: str
+    memory_in_mbs: int = Field(alias="memoryInMBs")
+    image: str = Field(min_length=1)
+    image_digest: str | None = None
+    source_details: dict[str, Any] | None = None  # pre-built functions only
+
+    @field_validator("source_details")
+    @classmethod
+    def _no_pbf(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            raise ValueError(_ONLY_IMAGES)
+        return value
+
+    def image_change(self) -> tuple[str | None, str | None]:
+        return self.image, self.image_digest
+
+
+class UpdateFunctionDetailsV1(FunctionSettings):
+    """20181201 UpdateFunctionDetails."""
+
+    image: str | None = Field(default=None, min_length=1)
+    image_digest: str | None = None
+
+    def image_change(self) -> tuple[str | None, str | None]:
+        return self.image, self.image_digest
+
+
+def create_model(version: str) -> type[FunctionSettings]:
+    return CreateFunctionDetailsV1 if version == "20181201" else CreateFunctionDetails
+
+
+def update_model(version: str) -> type[FunctionSettings]:
+    return UpdateFunctionDetailsV1 if version == "20181201" else UpdateFunctionDetails

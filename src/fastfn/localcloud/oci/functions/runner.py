@@ -16,6 +16,7 @@ from fastfn.localcloud.oci.core.errors import (
     not_found,
 )
 from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.logs import FunctionLogs
 from fastfn.localcloud.oci.principals import ResourcePrincipals
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class FunctionRunner:
         # What the Functions service itself needs (policies, network) before a pull.
         self.pull_check: Callable[[dict[str, Any], dict[str, Any]],
                                   InvokeFailure | None] | None = None
+        self.logs = FunctionLogs(StateLayout(ctx.state_dir).logs)
+        self._app_names: dict[str, str] = {}
 
 
     # -- platform ------------------------------------------------------------------------
@@ -54,7 +57,7 @@ class FunctionRunner:
 
             self._platform = FnPlatform(work_dir=StateLayout(self.ctx.state_dir).instances,
                                         max_instances=self.max_instances,
-                                        log_sink=_log_function_line)
+                                        log_sink=self._log_function_line)
         return self._platform
 
 
@@ -70,6 +73,29 @@ class FunctionRunner:
                 self._platform.work_dir.rmdir()
             self._platform = None
 
+
+    # -- logs ----------------------------------------------------------------------------
+
+    def _log_function_line(self, fn_name: str, line: str) -> None:
+        """Keep a function's output line (for `fastfn logs`) and pass it to our log:
+        warnings and errors at their level, so `fastfn cloud up` shows them at once."""
+        app = self._app_names.get(fn_name)
+        if app is None:
+            app = ""
+            with contextlib.suppress(Exception):
+                for fn in self.ctx.store.find(FUNCTION, name=fn_name):
+                    found = self.ctx.store.get(APPLICATION, fn["applicationId"])
+                    app = found["displayName"] if found else ""
+            self._app_names[fn_name] = app
+        try:
+            entry = self.logs.record(fn_name, app, line)
+        except OSError:
+            log.warning("function log not kept", exc_info=True)
+            entry = {"level": "info"}
+        level = entry["level"]
+        logging.getLogger(f"fastfn.fn.{fn_name}").log(
+            logging.ERROR if level in ("error", "critical", "fatal")
+            else logging.WARNING if level in ("warning", "warn") else logging.INFO, line)
 
     # -- functions -----------------------------------------------------------------------
 
@@ -153,9 +179,5 @@ def _platform_error(response: FnResponse) -> tuple[str, str]:
     if response.status == 504:
         return "FunctionInvokeTimeout", "The function timed out."
     return "FunctionInvokeExecutionFailed", "The function failed; see its log."
-
-
-def _log_function_line(fn_name: str, line: str) -> None:
-    logging.getLogger(f"fastfn.fn.{fn_name}").info(line)
 
 
