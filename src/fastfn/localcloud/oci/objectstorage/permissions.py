@@ -4,8 +4,11 @@ A denied bucket or object call answers as OCI does: 404 BucketNotFound naming th
 ("Either the bucket named 'X' does not exist in the namespace 'N' or you are not
 authorized to access it"), never telling a missing bucket from a forbidden one. PutObject
 needs OBJECT_CREATE for a new name and OBJECT_OVERWRITE for an existing one.
-GetNamespace needs no permission. Left out: multipart uploads, PARs, retention rules (the
-local service has none).
+GetNamespace needs no permission. Multipart uploads need what a put needs (create, or
+overwrite for an existing name); copy needs OBJECT_READ on the source bucket and create
+at the destination; work requests are checked in their compartment (OBJECTSTORAGE work
+requests: by analogy with the copy's source, OBJECT_READ; not verified against Oracle's
+table). Left out: PARs, retention rules (the local service has none).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from fastfn.localcloud.oci.core.errors import OCIError
 from fastfn.localcloud.oci.objectstorage.models import OBJECT
 
 OBJ = "/n/{namespace}/b/{bucket}/o/{object:path}"
+UPLOAD = "/n/{namespace}/b/{bucket}/u/{object:path}"
 B = "/n/{namespace}/b/{bucket}"
+WORK = "/workRequests/{id}"
 
 
 def bucket_denied(request: Request) -> OCIError:
@@ -50,6 +55,19 @@ async def _put_object(service: Any, request: Request) -> Target | None:
                   "PutObject.overwrite" if exists else "PutObject.create")
 
 
+async def _upload(service: Any, request: Request) -> Target | None:
+    # An upload's parts and commit write the object named in the path.
+    return await _put_object(service, request)
+
+
+async def _work_request(service: Any, request: Request) -> Target | None:
+    try:
+        work = service.copies.work_request(request.path_params["id"])
+    except OCIError:
+        return None  # the handler's own 404
+    return Target(work["compartmentId"])
+
+
 async def _namespace(service: Any, request: Request) -> Target | None:
     service._namespace(request)
     return Target(service.ctx.identity.tenancy_id)
@@ -78,4 +96,25 @@ RULES: dict[str, Rule] = {
     f"GET {OBJ}": _bucket_rule("GetObject", "objects", "OBJECT_READ"),
     f"HEAD {OBJ}": _bucket_rule("HeadObject", "objects", "OBJECT_INSPECT"),
     f"DELETE {OBJ}": _bucket_rule("DeleteObject", "objects", "OBJECT_DELETE"),
+    f"GET {B}/objectversions": _bucket_rule("ListObjectVersions", "objects", "OBJECT_INSPECT"),
+    f"POST {B}/actions/renameObject": _bucket_rule("RenameObject", "objects", "OBJECT_CREATE",
+                                                   "OBJECT_OVERWRITE"),
+    f"POST {B}/actions/copyObject": _bucket_rule("CopyObject", "objects", "OBJECT_READ"),
+    f"POST {B}/actions/updateObjectStorageTier": _bucket_rule(
+        "UpdateObjectStorageTier", "objects", "OBJECT_UPDATE_TIER"),
+    f"POST {B}/actions/restoreObjects": _bucket_rule("RestoreObjects", "objects",
+                                                     "OBJECT_RESTORE"),
+    f"POST {B}/u": _bucket_rule("CreateMultipartUpload", "objects", "OBJECT_CREATE"),
+    f"GET {B}/u": _bucket_rule("ListMultipartUploads", "objects", "OBJECT_INSPECT"),
+    f"PUT {UPLOAD}": Rule("UploadPart", "objects", ("OBJECT_CREATE",), _upload, bucket_denied),
+    f"GET {UPLOAD}": _bucket_rule("ListMultipartUploadParts", "objects", "OBJECT_INSPECT"),
+    f"POST {UPLOAD}": Rule("CommitMultipartUpload", "objects", ("OBJECT_CREATE",), _upload,
+                           bucket_denied),
+    f"DELETE {UPLOAD}": _bucket_rule("AbortMultipartUpload", "objects", "OBJECT_DELETE"),
+    "GET /workRequests": Rule("ListWorkRequests", "objects", ("OBJECT_READ",), in_query()),
+    f"GET {WORK}": Rule("GetWorkRequest", "objects", ("OBJECT_READ",), _work_request),
+    f"GET {WORK}/errors": Rule("ListWorkRequestErrors", "objects", ("OBJECT_READ",),
+                               _work_request),
+    f"GET {WORK}/logs": Rule("ListWorkRequestLogs", "objects", ("OBJECT_READ",),
+                             _work_request),
 }
