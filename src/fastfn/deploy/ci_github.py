@@ -126,19 +126,26 @@ def _header(manifest: Manifest, service_path: str, purpose: str) -> str:
 """
 
 
+def install_steps(python: str) -> str:
+    """Check out, set up Python, install fastfn: how every generated deploy job starts."""
+    return f"""\
+- uses: actions/checkout@v5
+- uses: actions/setup-python@v6
+  with:
+    python-version: "{python}"
+- name: Install fastfn
+  env:
+    FASTFN_PIP_SPEC: ${{{{ vars.FASTFN_PIP_SPEC || 'fastfn[cli]' }}}}
+  run: pip install "$FASTFN_PIP_SPEC"
+"""
+
+
 def _steps(manifest: Manifest, service_path: str, deploy_args: str) -> str:
     platforms = ",".join(platforms_for_shape(manifest.resolve().shape))
     setup_qemu = "" if platforms == "linux/amd64" else """
 - uses: docker/setup-qemu-action@v4"""
     return f"""\
-- uses: actions/checkout@v5
-- uses: actions/setup-python@v6
-  with:
-    python-version: "{manifest.python}"
-- name: Install fastfn
-  env:
-    FASTFN_PIP_SPEC: ${{{{ vars.FASTFN_PIP_SPEC || 'fastfn[cli]' }}}}
-  run: pip install "$FASTFN_PIP_SPEC"
+{install_steps(manifest.python)}\
 - name: OCI session token from this job's OIDC token (no stored API key)
   env:
     OCI_DOMAIN_URL: ${{{{ vars.OCI_DOMAIN_URL }}}}

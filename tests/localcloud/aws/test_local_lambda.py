@@ -134,6 +134,8 @@ def test_function_url_cookies_binary_and_errors(warm_function) -> None:
 
         assert client.get("/nothing-here").status_code == 404
         assert client.get("/fail").status_code == 502
+        # keep-alive clients are not held up by Nagle's algorithm
+        assert url.nodelay_values and set(url.nodelay_values) == {1}
 
 
 def test_function_url_body_echo_text(warm_function) -> None:

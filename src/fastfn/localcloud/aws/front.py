@@ -33,12 +33,13 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from fastfn.localcloud.aws.codestore import CodeStore, CodeStoreError
 from fastfn.localcloud.aws.dispatch import DispatchError, LambdaDispatcher
 from fastfn.localcloud.aws.function_url import MAX_REQUEST_BYTES, build_event, response_parts
+from fastfn.localcloud.aws.http_server import LocalHTTPServer
 
 log = logging.getLogger("fastfn.localcloud.aws")
 
@@ -67,9 +68,7 @@ def _json_error(error_type: str, message: str) -> bytes:
     return json.dumps({"Type": "User", "message": message, "__type": error_type}).encode()
 
 
-class Front(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class Front(LocalHTTPServer):
 
     def __init__(self, moto_port: int, dispatcher: LambdaDispatcher, code: CodeStore,
                  s3_client: Callable[[], Any], port: int = 0, host: str = "127.0.0.1") -> None:
@@ -111,19 +110,6 @@ class Front(ThreadingHTTPServer):
         if conn is not None:
             conn.close()
             self._local.conn = None
-
-    def get_request(self) -> tuple[socket.socket, object]:
-        # boto3 keeps its connection alive: without TCP_NODELAY each answer (headers, then
-        # body) waits on Nagle's algorithm and the client's delayed ACK (~40 ms).
-        conn, address = super().get_request()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn, address
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -15,9 +15,10 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
+from fastfn.localcloud.aws.http_server import LocalHTTPServer
 from fastfn.localcloud.aws.lambda_ import LocalFunction
 from fastfn.runtime.aws.events.common import encode_body
 
@@ -186,9 +187,7 @@ def _framing_problem(target: str, lengths: list[str], transfer_encoding: str | N
     return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(LocalHTTPServer):
     def __init__(self, function: LocalFunction, port: int, invoke_api: bool) -> None:
         self.function = function
         self.invoke_api = invoke_api
@@ -212,6 +211,11 @@ class FunctionURL:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def nodelay_values(self) -> list[int]:
+        """TCP_NODELAY as read back from each accepted connection."""
+        return list(self._server.nodelay_values)
 
     def start(self) -> FunctionURL:
         self._thread.start()

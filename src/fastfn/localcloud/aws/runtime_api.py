@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fastfn.localcloud.aws.http_server import LocalHTTPServer
 
 log = logging.getLogger("fastfn.localcloud.lambda")
 
@@ -46,27 +47,10 @@ class Invocation:
         self.done.set()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(LocalHTTPServer):
     def __init__(self, api: RuntimeAPI) -> None:
         self.api = api
-        self.nodelay_values: list[int] = []
         super().__init__(("127.0.0.1", 0), _Handler)
-
-    def get_request(self) -> tuple[socket.socket, object]:
-        conn, address = super().get_request()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.nodelay_values.append(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-        return conn, address
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # A runtime killed at its deadline resets its connection: not worth a traceback.
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -23,7 +23,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fastfn.deploy.ci_github import GENERATED_MARK, REGISTRY_LOGIN, REPOSITORY, Workflow, _indent
+from fastfn.deploy.ci_github import (
+    GENERATED_MARK,
+    REGISTRY_LOGIN,
+    REPOSITORY,
+    Workflow,
+    _indent,
+    install_steps,
+)
 from fastfn.deploy.targets.pool.ci_infra import drift_steps, infra_workflow
 from fastfn.deploy.targets.pool.ci_scripts import STATE_OUTPUTS, session_step
 from fastfn.manifest import Manifest
@@ -75,14 +82,7 @@ def deploy_workflow(manifest: Manifest, service_path: str, infra_path: str, key:
     stages = sorted(manifest.stages)
     qemu = "" if platform == "linux/amd64" else "\n- uses: docker/setup-qemu-action@v4"
     steps = f"""\
-- uses: actions/checkout@v5
-- uses: actions/setup-python@v6
-  with:
-    python-version: "{manifest.python}"
-- name: Install fastfn
-  env:
-    FASTFN_PIP_SPEC: ${{{{ vars.FASTFN_PIP_SPEC || 'fastfn[cli]' }}}}
-  run: pip install "$FASTFN_PIP_SPEC"
+{install_steps(manifest.python)}\
 {session_step()}\
 - name: Terraform outputs from the state backend; the previous instance configuration
   id: tf
