@@ -179,3 +179,16 @@ def test_errors_are_printed_as_written_not_as_markup(tmp_path: Path):
     (manifest / "fastfn.yaml").write_text("name: Bad_Name\n")
     result = run("plan", str(manifest))
     assert "^[a-z][a-z0-9-]{0,63}$" in result.stderr, result.stderr
+
+
+def test_the_cli_starts_without_importing_heavy_packages():
+    # What `fastfn --help` and every command pay before doing anything: typer only. Each
+    # command imports what it uses when it runs (rich, pydantic, the SDKs, the cloud).
+    heavy = ("rich", "pydantic", "httpx", "oci", "boto3", "yaml", "starlette",
+             "fastfn.manifest", "fastfn.localcloud", "fastfn.deploy", "fastfn.doctor")
+    code = (f"import sys, fastfn.cli; print(','.join(m for m in {heavy!r} "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

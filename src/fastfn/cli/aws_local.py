@@ -14,11 +14,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from fastfn.cli.common import (
     DEV_STATE,
@@ -29,14 +27,18 @@ from fastfn.cli.common import (
     styled,
     warn,
 )
-from fastfn.localcloud.aws.function_url import FunctionURL, build_event
-from fastfn.localcloud.aws.lambda_ import LocalFunction
-from fastfn.manifest import Manifest, ManifestError, ResolvedService
+
+if TYPE_CHECKING:
+    from fastfn.localcloud.aws.lambda_ import LocalFunction
+    from fastfn.manifest import Manifest, ResolvedService
+
 
 HANDLER = "fastfn.runtime.aws.handler.handler"
 
 
 def _resolve(manifest: Manifest, stage: str | None) -> tuple[ResolvedService, object]:
+    from fastfn.manifest import ManifestError
+
     try:
         return manifest.common(stage), manifest.section("aws", stage)
     except ManifestError as exc:
@@ -61,6 +63,8 @@ def local_environment(service: ResolvedService, assignments: list[str]) -> dict[
 
 def local_function(service_dir: Path, manifest: Manifest, stage: str | None,
                    assignments: list[str], log_dir: str | None = None) -> LocalFunction:
+    from fastfn.localcloud.aws.lambda_ import LocalFunction
+
     service, section = _resolve(manifest, stage)
     return LocalFunction(service.name, HANDLER, str(service_dir),
                          environment=local_environment(service, assignments),
@@ -76,6 +80,10 @@ def _source_stamp(service_dir: Path) -> tuple[float, int]:
 
 def dev(service_dir: Path, manifest: Manifest, stage: str | None, port: int, reload: bool,
         assignments: list[str]) -> None:
+    from rich.table import Table
+
+    from fastfn.localcloud.aws.function_url import FunctionURL
+
     log_dir = service_dir / ".fastfn" / "lambda-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     fn = local_function(service_dir, manifest, stage, assignments, str(log_dir))
@@ -114,6 +122,8 @@ def dev(service_dir: Path, manifest: Manifest, stage: str | None, port: int, rel
 
 
 def _running_dev(service_dir: Path) -> dict | None:
+    import httpx
+
     state = service_dir / DEV_STATE
     try:
         info = json.loads(state.read_text())
@@ -134,6 +144,10 @@ def invoke(service_dir: Path, manifest: Manifest, stage: str | None, *, http_cal
            method: str, path: str, headers: list[tuple[str, str]], body: bytes,
            assignments: list[str], url: str | None, as_json: bool, logs: bool) -> None:
     """One invoke: a v2 event (--method/--path) or the body as the event JSON."""
+    import httpx
+
+    from fastfn.localcloud.aws.function_url import build_event
+
     service, _ = _resolve(manifest, stage)
     if http_call:
         event: object = build_event(method, service.path_prefix + path, headers, body,
@@ -172,6 +186,8 @@ def invoke(service_dir: Path, manifest: Manifest, stage: str | None, *, http_cal
 
 
 def _print(payload: bytes, error: str | None, http_call: bool, as_json: bool) -> None:
+    from rich.markup import escape
+
     from fastfn.localcloud.aws.function_url import response_parts
 
     if http_call and not error:

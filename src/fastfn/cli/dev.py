@@ -7,18 +7,19 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from fastfn.cli.common import DEV_STATE, console, fail, load_service, local_config
-from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute, GatewayServer
-from fastfn.localcloud.fn.platform import FnPlatform
-from fastfn.localcloud.fn.service import function_spec
+
+if TYPE_CHECKING:
+    from fastfn.localcloud.fn.gateway import Gateway
 
 
 def _print_log(fn_name: str, line: str) -> None:
+    from rich.text import Text
+
     console.print(Text.assemble((fn_name, "dim"), " ", line), highlight=False, soft_wrap=True)
 
 
@@ -36,6 +37,10 @@ def dev(
 ) -> None:
     """Run a service locally behind an API gateway (aws: as a local Lambda behind a
     function URL) and print its URL."""
+    from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute
+    from fastfn.localcloud.fn.platform import FnPlatform
+    from fastfn.localcloud.fn.service import function_spec
+
     manifest, fn = load_service(service_dir, stage)
     if target not in (None, "oci", "aws"):
         raise fail(f"--target must be oci or aws, got {target!r}")
@@ -81,6 +86,10 @@ def _manifest_stamp(service_dir: Path) -> float:
 
 async def _run(service_dir: Path, gateway: Gateway, port: int, prefix: str, fn_id: str,
                reload: bool) -> None:
+    from rich.table import Table
+
+    from fastfn.localcloud.fn.gateway import GatewayServer
+
     server = GatewayServer(gateway, port=port)
     await server.start()
     base = server.url + prefix

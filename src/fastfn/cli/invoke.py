@@ -11,8 +11,8 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
 
 from fastfn.cli.common import (
@@ -23,10 +23,11 @@ from fastfn.cli.common import (
     load_service,
     local_config,
 )
-from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute
-from fastfn.localcloud.fn.platform import FnPlatform
-from fastfn.localcloud.fn.service import function_spec
-from fastfn.manifest import ResolvedFunction
+
+if TYPE_CHECKING:
+    import httpx
+
+    from fastfn.manifest import ResolvedFunction
 
 
 def _read_body(body: str | None) -> bytes:
@@ -54,6 +55,8 @@ def _parse_headers(headers: list[str]) -> list[tuple[str, str]]:
 
 
 def _dev_server(service_dir: Path) -> dict | None:
+    import httpx
+
     state = service_dir / DEV_STATE
     if not state.is_file():
         return None
@@ -144,6 +147,8 @@ class Call:
 
 
 def _over_http(base_url: str, fn_id: str, timeout: int, call: Call) -> httpx.Response:
+    import httpx
+
     with httpx.Client(base_url=base_url, timeout=timeout + 10) as client:
         try:
             return call.send(client, fn_id)
@@ -153,6 +158,12 @@ def _over_http(base_url: str, fn_id: str, timeout: int, call: Call) -> httpx.Res
 
 async def _in_process(service_dir: Path, fn: ResolvedFunction, call: Call,
                       log_lines: list[str], extra_config: dict[str, str]) -> httpx.Response:
+    import httpx
+
+    from fastfn.localcloud.fn.gateway import Gateway, GatewayRoute
+    from fastfn.localcloud.fn.platform import FnPlatform
+    from fastfn.localcloud.fn.service import function_spec
+
     spec = function_spec(service_dir, fn, app_name=f"{fn.service}-local",
                          extra_config=extra_config)
     platform = FnPlatform(max_instances=1,
