@@ -28,7 +28,7 @@ class CanaryAborted(TargetError):
 
 
 def _create_bucket(c: Clients, blobs: Blobs, call: Call, ids: dict[str, str]) -> str | None:
-    from fastfn.deploy.targets.aws.lease import ensure_bucket
+    from fastfn.deploy.leases.s3 import ensure_bucket
 
     ensure_bucket(c("s3"), call.params["bucket"], call.params["region"])
     return call.params["bucket"]

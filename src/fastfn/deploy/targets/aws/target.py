@@ -73,7 +73,7 @@ class AwsLambdaTarget:
 
     def lease_store(self) -> Any:
         """Where the stage's deploy lease is held: its S3 bucket (`lease.py`)."""
-        from fastfn.deploy.targets.aws.lease import S3Leases
+        from fastfn.deploy.leases.s3 import S3Leases
 
         bucket = getattr(self, "_bucket_in_use", None)
         if bucket is None:
