@@ -23,9 +23,8 @@ from fastfn.cli.common import (
     console,
     err_console,
     fail,
-    parse_assignments,
+    local_config,
     styled,
-    warn,
 )
 
 if TYPE_CHECKING:
@@ -49,15 +48,7 @@ def local_environment(service: ResolvedService, assignments: list[str]) -> dict[
     """The function's environment for a local run: the manifest's (secret references
     only), FASTFN_APP, the host variables `env:` references name, then --config pairs."""
     env = service.function_config() | {"FASTFN_APP": service.app}
-    for name, ref in service.secrets.items():
-        if ref.startswith("env:"):
-            variable = ref.removeprefix("env:")
-            if variable in os.environ:
-                env[variable] = os.environ[variable]
-            else:
-                warn(f"secret {name} refers to {ref}, but {variable} is not set in this "
-                     "environment")
-    env.update(parse_assignments(assignments, "--config"))
+    env.update(local_config(service, assignments))
     return env
 
 

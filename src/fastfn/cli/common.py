@@ -14,7 +14,7 @@ import typer
 if TYPE_CHECKING:
     from rich.text import Text
 
-    from fastfn.manifest import Manifest, ResolvedFunction
+    from fastfn.manifest import Manifest, ResolvedFunction, ResolvedService
 
 DEV_STATE = Path(".fastfn") / "dev.json"
 
@@ -79,7 +79,7 @@ def parse_assignments(values: list[str], option: str) -> dict[str, str]:
     return parsed
 
 
-def local_config(fn: ResolvedFunction, assignments: list[str]) -> dict[str, str]:
+def local_config(fn: ResolvedService, assignments: list[str]) -> dict[str, str]:
     """Config a local run adds: the host variables that `env:` secret references name
     (only those), then --config KEY=VALUE pairs."""
     import os
