@@ -16,14 +16,10 @@ from typer.testing import CliRunner
 
 from fastfn.cli import app
 
+from support.ci import actionlint
 from support.deploy import HELLO
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def actionlint() -> str | None:
-    local = REPO / ".tools" / "actionlint" / "bin" / "actionlint"
-    return str(local) if local.exists() else shutil.which("actionlint")
 
 
 @pytest.fixture

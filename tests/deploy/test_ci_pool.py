@@ -26,13 +26,9 @@ from fastfn.deploy.targets.pool.ci import platform_for_pool_shape
 from fastfn.deploy.targets.pool.ci_scripts import PLAN_SCAN, STATE_OUTPUTS
 from fastfn.localcloud.oci import LocalCloud
 
+from support.ci import actionlint
 from support.deploy import HELLO
 from support.infra import INFRA, REPO, load
-
-
-def actionlint() -> str | None:
-    local = REPO / ".tools" / "actionlint" / "bin" / "actionlint"
-    return str(local) if local.exists() else shutil.which("actionlint")
 
 
 @pytest.fixture

@@ -15,13 +15,10 @@ from typer.testing import CliRunner
 
 from fastfn.cli import app
 
+from support.ci import actionlint
+
 REPO = Path(__file__).resolve().parents[3]
 DIGEST = REPO / "examples" / "github-digest"
-
-
-def actionlint() -> str | None:
-    local = REPO / ".tools" / "actionlint" / "bin" / "actionlint"
-    return str(local) if local.exists() else shutil.which("actionlint")
 
 
 @pytest.fixture
