@@ -119,7 +119,10 @@ def all_targets() -> list[Target]:
                speaks_fn=False, note="uvicorn --uds, h11 + asyncio (pip install uvicorn)"),
         Target("uvicorn-std", uvi, ("uvicorn", "app:app", "--uds", "{sock}"),
                speaks_fn=False, note="uvicorn --uds, auto: httptools + uvloop"),
+        Target("fastfn@baseline", VENVS / "fastfn-baseline", ("fastfn", "serve", "app:app"),
+               note="`fastfn serve app:app` as fastfn was at FASTFN_BASELINE (bench/setup.sh)"),
         _import_target("fastfn", lean),
+        _import_target("fastfn@baseline", VENVS / "fastfn-baseline"),
         Target("import:fastfn+rt", lean, ("python", "-c", RUNTIME_IMPORT_SNIPPET),
                bare_import=True, note="fastfn's runtime modules and uvloop, then the app"),
         _import_target("project", PROJECT_VENV),
@@ -132,7 +135,7 @@ def all_targets() -> list[Target]:
 # Which bare-import anchor belongs to which server (same venv, same interpreter).
 IMPORT_OF = {
     "fastfn": "import:fastfn", "fastfn-asyncio": "import:fastfn",
-    "fastfn-dev": "import:project",
+    "fastfn-dev": "import:project", "fastfn@baseline": "import:fastfn@baseline",
     "fdk-python": "import:fdk", "fdk-asgi": "import:fdk-asgi",
     "uvicorn": "import:uvicorn", "uvicorn-std": "import:uvicorn",
 }
@@ -791,6 +794,18 @@ def report(targets: list[Target], res: Results, args: argparse.Namespace) -> tup
         out.append(f"fastfn cold start - bare import = {y:.1f} ms (target <= 15): "
                    f"{'met' if y <= 15 else 'MISSED'}  [difference of medians]")
         summary["target_cold_added_ms"] = y
+    if "fastfn@baseline" in w and "fastfn" in w:
+        a, b = w["fastfn"], w["fastfn@baseline"]
+        out.append(f"fastfn now vs at baseline: {a['rps'] / b['rps']:.2f}x req/s "
+                   f"({a['rps']:.0f} vs {b['rps']:.0f}), server CPU {a['server_cpu_us']:.0f} "
+                   f"vs {b['server_cpu_us']:.0f} us/call  [paired per round: "
+                   f"{paired(res.warm, 'fastfn', 'fastfn@baseline')}]")
+    if "fastfn@baseline" in c and "fastfn" in c and "import:fastfn@baseline" in c:
+        now = c["fastfn"]["first_ms"] - c["import:fastfn"]["imported_ms"]
+        then = c["fastfn@baseline"]["first_ms"] - c["import:fastfn@baseline"]["imported_ms"]
+        out.append(f"fastfn now vs at baseline, cold start - bare import: {now:.1f} vs "
+                   f"{then:.1f} ms (first 200: {c['fastfn']['first_ms']:.1f} vs "
+                   f"{c['fastfn@baseline']['first_ms']:.1f} ms)")
     if "fastfn-dev" in c and "import:project" in c:
         y = c["fastfn-dev"]["first_ms"] - c["import:project"]["imported_ms"]
         out.append(f"project venv, python -m fastfn: cold start - bare import = {y:.1f} ms")
@@ -833,6 +848,8 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
         targets = [t for t in targets if t.name in wanted]
+    if not args.only:  # the baseline exists only when bench/setup.sh was given one
+        targets = [t for t in targets if "baseline" not in t.name or t.available]
     missing = [t.name for t in targets if not t.available]
     if missing:
         print(f"missing (run bash bench/setup.sh): {', '.join(missing)}", file=sys.stderr)

@@ -13,6 +13,9 @@
 # constrained to the version in requirements.lock, so all targets run the same app code.
 # fastfn also runs from the project venv (.venv, made by scripts/setup.sh), a developer
 # install with ~270 packages, to compare.
+#   fastfn-baseline  only with FASTFN_BASELINE=<git rev>: fastfn as it was at that revision
+#             (a plain install of `git archive <rev>`), beside today's, so a before/after of
+#             a change is measured in one run (bench/fn_runtime.py's fastfn@baseline target)
 # All venvs get compiled bytecode: cold start without .pyc is several times slower.
 # Idempotent: a venv whose stamp is newer than this script and the lock is left alone.
 set -euo pipefail
@@ -65,6 +68,23 @@ make_venv() {  # name, packages...
 }
 
 make_venv fastfn fastapi "$(lockpin httptools)" "$(lockpin uvloop)"
+if [ -n "${FASTFN_BASELINE:-}" ]; then
+  rev=$(git -C "$root" rev-parse --verify "$FASTFN_BASELINE^{commit}")
+  dir="$venvs/fastfn-baseline"
+  if [ "$(cat "$dir/.bench-rev" 2>/dev/null)" != "$rev" ]; then
+    echo "bench/setup: fastfn-baseline <- fastfn at $rev"
+    src=$(mktemp -d)
+    git -C "$root" archive "$rev" | tar -x -C "$src"
+    rm -rf "$dir"
+    "$PY" -m venv "$dir"
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check -c "$constraints" \
+      fastapi "$(lockpin httptools)" "$(lockpin uvloop)" "$src" \
+      2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+    rm -rf "$src"
+    "$dir/bin/python" -m compileall -q -j 0 "$dir/lib" >/dev/null || true
+    echo "$rev" >"$dir/.bench-rev"
+  fi
+fi
 make_venv fdk fdk==0.1.128 fastapi "$(lockpin httptools)"
 make_venv fdk-asgi "fdk-asgi[cli]==0.7.2" fastapi uvicorn==0.25.0 typer==0.9.4 click==8.1.8 \
   httptools==0.6.4 h11==0.16.0 strenum==0.4.15
