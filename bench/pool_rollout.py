@@ -21,68 +21,17 @@ requests (anything but a 200) and the wall time of the rollout:
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import shutil
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "apps" / "pool"
 sys.path.insert(0, str(HERE.parent / "src"))
-
-
-@dataclass
-class Load:
-    port: int
-    rate: float
-    clients: int
-    ok: int = 0
-    failed: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True)
-                         for _ in range(self.clients)]
-
-    def _run(self) -> None:
-        interval = self.clients / self.rate
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                conn.request("GET", "/whoami")
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                status = 0
-            with self._lock:
-                self.statuses[status] = self.statuses.get(status, 0) + 1
-                if status == 200:
-                    self.ok += 1
-                else:
-                    self.failed += 1
-            next_at += interval
-            time.sleep(max(0.0, next_at - time.monotonic()))
-        conn.close()
-
-    def __enter__(self) -> Load:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(60)
+sys.path.insert(0, str(HERE.parent / "tests"))  # support.load: the shared load generator
 
 
 def free_port() -> int:
@@ -145,6 +94,8 @@ def one_run(kind: str, args: argparse.Namespace) -> dict[str, object]:
     from fastfn.localcloud.oci import LocalCloud
     from fastfn.manifest import load
 
+    from support.load import Load
+
     work = Path(tempfile.mkdtemp(prefix="fastfn-pool-bench-"))
     try:
         service = work / "bench"
@@ -167,7 +118,8 @@ def one_run(kind: str, args: argparse.Namespace) -> dict[str, object]:
                     raise SystemExit("the stack never became healthy")
                 time.sleep(0.1)
             (service / "VERSION").write_text("v2\n")
-            with Load(lb_port, args.rate, args.clients) as load_:
+            with Load(lb_port, clients=args.clients,
+                      interval_s=args.clients / args.rate) as load_:
                 time.sleep(1.0)
                 began = time.monotonic()
                 if kind == "fastfn":
@@ -181,7 +133,7 @@ def one_run(kind: str, args: argparse.Namespace) -> dict[str, object]:
                 wall = time.monotonic() - began
                 time.sleep(1.0)
         return {"kind": kind, "wall_s": round(wall, 2), "ok": load_.ok,
-                "failed": load_.failed, "statuses": load_.statuses}
+                "failed": len(load_.failed), "statuses": load_.statuses()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -11,7 +11,6 @@ input from that state object, as it does on OCI.
 
 from __future__ import annotations
 
-import http.client
 import os
 import secrets
 import shlex
@@ -21,8 +20,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,54 +57,17 @@ def show(argv: list[str]) -> None:
     print(f"{out['mutating_calls']} mutating call(s)", flush=True)
 
 
-class Traffic:
+@contextmanager
+def traffic(port: int) -> Iterator[None]:
     """Steady GETs through the load balancer; every answer that is not a 200 counted."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.load import Load
 
-    def __init__(self, port: int, clients: int = 4) -> None:
-        self.port = port
-        self.ok = 0
-        self.failed = 0
-        self.versions: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True)
-                         for _ in range(clients)]
-
-    def _run(self) -> None:
-        import json
-
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        while not self._stop.is_set():
-            try:
-                conn.request("GET", "/health")
-                response = conn.getresponse()
-                body = response.read()
-                good = response.status == 200
-                version = json.loads(body).get("version", "?") if good else ""
-            except (OSError, http.client.HTTPException, ValueError):
-                conn.close()
-                good, version = False, ""
-            with self._lock:
-                if good:
-                    self.ok += 1
-                    self.versions[version] = self.versions.get(version, 0) + 1
-                else:
-                    self.failed += 1
-            time.sleep(0.02)
-        conn.close()
-
-    def __enter__(self) -> Traffic:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(60)
-        print(f"\033[1mrequests through the load balancer: {self.ok + self.failed}, "
-              f"failed requests = {self.failed}\033[0m; versions answering: "
-              f"{dict(sorted(self.versions.items()))}", flush=True)
+    with Load(port, path="/health", clients=4, interval_s=0.02) as load:
+        yield
+    print(f"\033[1mrequests through the load balancer: {len(load.answers)}, "
+          f"failed requests = {len(load.failed)}\033[0m; versions answering: "
+          f"{load.versions()}", flush=True)
 
 
 def free_port() -> int:
@@ -202,14 +165,14 @@ def run(postgres: Any) -> None:
         manifest = service / "fastfn.yaml"
         manifest.write_text(manifest.read_text().replace('APP_VERSION: "1"',
                                                          'APP_VERSION: "2"'))
-        with Traffic(listen):
+        with traffic(listen):
             time.sleep(0.5)
             show([*FASTFN, "deploy", *where])
             time.sleep(0.5)
         get(base + "/health")
 
         step("fastfn rollback: the previous instance configuration, in one command")
-        with Traffic(listen):
+        with traffic(listen):
             time.sleep(0.5)
             show([*FASTFN, "rollback", *where])
             time.sleep(0.5)
