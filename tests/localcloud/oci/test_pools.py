@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import time
-import urllib.request
-from collections.abc import Callable
-from pathlib import Path
-
 import oci
-import oci.load_balancer.models as lbm
 import pytest
 from oci.core.models import (
-    AttachLoadBalancerDetails,
     ComputeInstanceDetails,
     CreateInstanceConfigurationDetails,
     CreateInstancePoolDetails,
@@ -25,6 +16,9 @@ from oci.core.models import (
 )
 
 from fastfn.localcloud.oci import LocalCloud
+
+from support.pools import configuration, free_port, get_json, make_pool
+from support.waiting import wait_for
 
 
 def launch_details(cloud: LocalCloud, port: int) -> ComputeInstanceDetails:
@@ -69,67 +63,20 @@ def test_instance_configuration_bad_input_names_the_field(cloud: LocalCloud) -> 
 
 # -- pools of real local instances behind the local load balancer -------------------------
 
-APPS = Path(__file__).parent / "apps"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
-def app_configuration(cloud: LocalCloud, cm: oci.core.ComputeManagementClient, port: int,
-                      version: str) -> str:
-    return str(cm.create_instance_configuration(CreateInstanceConfigurationDetails(
-        compartment_id=cloud.compartment_id, display_name=f"api-{version}",
-        instance_details=ComputeInstanceDetails(
-            launch_details=InstanceConfigurationLaunchInstanceDetails(
-                compartment_id=cloud.compartment_id, shape="VM.Standard.A1.Flex",
-                metadata={"PORT": str(port), "fastfn_app": "poolapp:app",
-                          "workdir": str(APPS)})))).data.id)
-
-
 def whoami(url: str) -> str:
-    with urllib.request.urlopen(url + "/whoami", timeout=10) as r:
-        return str(json.loads(r.read())["instance"])
+    return str(get_json(url + "/whoami")["instance"])
 
 
 def test_pool_behind_load_balancer(cloud: LocalCloud) -> None:
-    cm = cloud.client(oci.core.ComputeManagementClient)
-    compute = cloud.client(oci.core.ComputeClient)
+    made = make_pool(cloud, size=2)
+    cm, compute, lbc, lb_id, port = made.cm, made.compute, made.lbc, made.lb_id, made.port
     vn = cloud.client(oci.core.VirtualNetworkClient)
-    lbc = cloud.client(oci.load_balancer.LoadBalancerClient)
     wrc = cloud.client(oci.work_requests.WorkRequestClient)
-    port, listen = free_port(), free_port()
-    created = lbc.create_load_balancer(lbm.CreateLoadBalancerDetails(
-        compartment_id=cloud.compartment_id, display_name="api-lb", shape_name="flexible",
-        subnet_ids=[], backend_sets={"api": lbm.BackendSetDetails(
-            policy="ROUND_ROBIN", health_checker=lbm.HealthCheckerDetails(
-                protocol="HTTP", url_path="/health", return_code=200,
-                interval_in_millis=200, timeout_in_millis=1000, retries=2))},
-        listeners={"http": lbm.ListenerDetails(default_backend_set_name="api", port=listen,
-                                               protocol="HTTP")}))
-    lb_id = lbc.get_work_request(created.headers["opc-work-request-id"]).data.load_balancer_id
-    v1 = app_configuration(cloud, cm, port, "v1")
-    pool = cm.create_instance_pool(CreateInstancePoolDetails(
-        compartment_id=cloud.compartment_id, instance_configuration_id=v1, size=2,
-        placement_configurations=[CreateInstancePoolPlacementConfigurationDetails(
-            availability_domain="local:AD-1", primary_subnet_id="ocid1.subnet.oc1..local")],
-        load_balancers=[AttachLoadBalancerDetails(
-            load_balancer_id=lb_id, backend_set_name="api", port=port,
-            vnic_selection="PrimaryVnic")])).data
+    pool = cm.get_instance_pool(made.pool_id).data
+    v1 = pool.instance_configuration_id
     assert pool.lifecycle_state == "RUNNING" and pool.size == 2
 
-    def members() -> list[oci.core.models.InstanceSummary]:
-        return list(cm.list_instance_pool_instances(cloud.compartment_id, pool.id).data)
+    members = made.members
 
     def all_ok() -> bool:
         found = members()
@@ -145,7 +92,7 @@ def test_pool_behind_load_balancer(cloud: LocalCloud) -> None:
         ips.add(vnic.private_ip)
         assert m.load_balancer_backends[0].backend_name == f"{vnic.private_ip}:{port}"
     assert len(ips) == 2
-    url = f"http://127.0.0.1:{listen}"
+    url = made.url
     assert {whoami(url) for _ in range(6)} == {m.display_name for m in first}
 
     # 2 -> 3 -> 2: the oldest goes.
@@ -159,7 +106,7 @@ def test_pool_behind_load_balancer(cloud: LocalCloud) -> None:
     assert len(backends) == 2
 
     # A new configuration affects new instances only.
-    v2 = app_configuration(cloud, cm, port, "v2")
+    v2 = configuration(cloud, cm, port, "v2")
     cm.update_instance_pool(pool.id, UpdateInstancePoolDetails(instance_configuration_id=v2))
     assert {m.instance_configuration_id for m in members()} == {v1}
     cm.update_instance_pool(pool.id, UpdateInstancePoolDetails(size=3))
@@ -180,7 +127,7 @@ def test_pool_behind_load_balancer(cloud: LocalCloud) -> None:
 def test_pool_bad_input_names_the_field(cloud: LocalCloud) -> None:
     cm = cloud.client(oci.core.ComputeManagementClient,
                       retry_strategy=oci.retry.NoneRetryStrategy())
-    v1 = app_configuration(cloud, cm, free_port(), "v1")
+    v1 = configuration(cloud, cm, free_port(), "v1")
     with pytest.raises(oci.exceptions.ServiceError) as err:
         cm.create_instance_pool(CreateInstancePoolDetails(
             compartment_id=cloud.compartment_id, instance_configuration_id=v1, size=500,
