@@ -25,25 +25,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from demo_steps import FASTFN, ROOT, cloud_up, printable, step, stop
+
 from fastfn.localcloud.postgres import LocalPostgres
 
-ROOT = Path(__file__).resolve().parents[1]
 ITEMS = ROOT / "examples" / "items"
-FASTFN = [sys.executable, "-m", "fastfn"]
-
-
-def step(title: str) -> None:
-    print(f"\n\033[1;36m== {title}\033[0m", flush=True)
 
 
 def show(argv: list[str], env: dict[str, str] | None = None) -> str:
-    printable = ["fastfn", *argv[3:]] if argv[:3] == FASTFN else argv
-    print(f"$ {shlex.join(printable)}", flush=True)
+    print(f"$ {shlex.join(printable(argv))}", flush=True)
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     print(result.stdout.rstrip(), flush=True)
     if result.returncode != 0:
         print(result.stderr.rstrip(), file=sys.stderr)
-        raise SystemExit(f"demo step failed: {shlex.join(printable)}")
+        raise SystemExit(f"demo step failed: {shlex.join(printable(argv))}")
     return result.stdout
 
 
@@ -60,26 +55,14 @@ def mailer_demo() -> None:
 def deploy_demo() -> None:
     step("fastfn deploy: the items service onto the local OCI cloud, then plan and drift")
     state = Path(tempfile.mkdtemp(prefix="fastfn-demo-cloud-"))
-    cloud = subprocess.Popen([*FASTFN, "cloud", "up", "--state-dir", str(state), "--port", "0",
-                              "--proxy-port", "0"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while not (state / "run" / "endpoint.json").exists():
-            if cloud.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("fastfn cloud up did not start")
-            time.sleep(0.1)
-        where = ["--cloud-state", str(state)]
-        items = os.path.relpath(ITEMS)
-        show([*FASTFN, "deploy", items, *where])
-        show([*FASTFN, "plan", items, *where])
-        show([*FASTFN, "drift", items, *where])
+        with cloud_up(state, "--proxy-port", "0"):
+            where = ["--cloud-state", str(state)]
+            items = os.path.relpath(ITEMS)
+            show([*FASTFN, "deploy", items, *where])
+            show([*FASTFN, "plan", items, *where])
+            show([*FASTFN, "drift", items, *where])
     finally:
-        cloud.send_signal(signal.SIGTERM)
-        try:
-            cloud.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            cloud.kill()
         shutil.rmtree(state, ignore_errors=True)
 
 
@@ -148,12 +131,8 @@ def main() -> int:
         step("done")
         return 0
     finally:
-        if dev is not None and dev.poll() is None:
-            dev.send_signal(signal.SIGINT)
-            try:
-                dev.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                dev.kill()
+        if dev is not None:
+            stop(dev, signal.SIGINT)
         postgres.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 

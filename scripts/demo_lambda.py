@@ -20,37 +20,31 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from demo_steps import FASTFN, ROOT, cloud_up, printable, step
+
 DIGEST = ROOT / "examples" / "github-digest"
-FASTFN = [sys.executable, "-m", "fastfn"]
 STAGES = ("dev", "qa", "prod")
 # Seed 004's validate_deployment table; its /github-api/rate-limit row needs GitHub itself
 # (the tests run that route against a GitHub stand-in on loopback).
 VALIDATE = (("/info/version", 200), ("/invalid-path", 404))
 
 
-def step(title: str) -> None:
-    print(f"\n\033[1;35m== {title}\033[0m", flush=True)
-
-
 def show(argv: list[str], shown: list[str] | None = None) -> str:
-    printable = shown or (["fastfn", *argv[3:]] if argv[:3] == FASTFN else argv)
-    print(f"$ {shlex.join(printable)}", flush=True)
+    command = shown or printable(argv)
+    print(f"$ {shlex.join(command)}", flush=True)
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         print(result.stdout.rstrip())
         print(result.stderr.rstrip(), file=sys.stderr)
-        raise SystemExit(f"demo step failed: {shlex.join(printable)}")
+        raise SystemExit(f"demo step failed: {shlex.join(command)}")
     return result.stdout
 
 
@@ -86,81 +80,64 @@ def validate(url: str, key: str) -> None:
         raise SystemExit("the API key is not enforced")
 
 
-def _start_cloud(state: Path) -> subprocess.Popen[bytes]:
-    cloud = subprocess.Popen([*FASTFN, "cloud", "up", "--aws", "--state-dir", str(state),
-                              "--port", "0"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while not (state / "aws" / "endpoint.json").exists():
-        if cloud.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("fastfn cloud up --aws did not start")
-        time.sleep(0.1)
-    return cloud
-
-
 def run() -> None:
     state = Path(tempfile.mkdtemp(prefix="fastfn-demo-aws-"))
     service = state / "github-digest"
     shutil.copytree(DIGEST, service, ignore=shutil.ignore_patterns(".fastfn", "__pycache__"))
     step("Seed 004: the embedded AWS (moto + the local Lambda, no Docker)")
     print("$ fastfn cloud up --aws")
-    cloud = _start_cloud(state / "cloud")
     try:
-        from fastfn.localcloud.aws.embedded import running
+        with cloud_up(state / "cloud", "--aws", ready="aws/endpoint.json"):
+            from fastfn.localcloud.aws.embedded import running
 
-        aws = running(state / "cloud")
-        assert aws is not None
-        print(f"  endpoint {aws.endpoint} (`eval \"$(fastfn cloud config --aws)\"` points "
-              "boto3 and the aws CLI at it)")
-        keys = {stage: secrets.token_urlsafe(18) for stage in STAGES}
-        ssm = aws.client("ssm")
-        for stage in STAGES:
-            ssm.put_parameter(Name=f"/github-digest/{stage}/api-key", Value=keys[stage],
-                              Type="SecureString", Overwrite=True)
-        print("  the API keys: SSM SecureString /github-digest/{dev,qa,prod}/api-key "
-              "(the functions resolve them at start-up; no value is in their configuration)")
-        where = ["--cloud-state", str(state / "cloud")]
-        urls = {}
-        for stage in STAGES:
-            step(f"Deploy stage {stage}, then seed 004's validate_deployment")
-            urls[stage] = deploy(service, stage, where)["ids"]["url"]
-            print(f"  function URL (on the LIVE alias): {urls[stage]}")
-            validate(urls[stage], keys[stage])
-        step("A redeploy that changes nothing")
-        deploy(service, "dev", where)
+            aws = running(state / "cloud")
+            assert aws is not None
+            print(f"  endpoint {aws.endpoint} (`eval \"$(fastfn cloud config --aws)\"` points "
+                  "boto3 and the aws CLI at it)")
+            keys = {stage: secrets.token_urlsafe(18) for stage in STAGES}
+            ssm = aws.client("ssm")
+            for stage in STAGES:
+                ssm.put_parameter(Name=f"/github-digest/{stage}/api-key", Value=keys[stage],
+                                  Type="SecureString", Overwrite=True)
+            print("  the API keys: SSM SecureString /github-digest/{dev,qa,prod}/api-key "
+                  "(the functions resolve them at start-up; no value is in their configuration)")
+            where = ["--cloud-state", str(state / "cloud")]
+            urls = {}
+            for stage in STAGES:
+                step(f"Deploy stage {stage}, then seed 004's validate_deployment")
+                urls[stage] = deploy(service, stage, where)["ids"]["url"]
+                print(f"  function URL (on the LIVE alias): {urls[stage]}")
+                validate(urls[stage], keys[stage])
+            step("A redeploy that changes nothing")
+            deploy(service, "dev", where)
 
-        main = service / "main.py"
-        main.write_text(main.read_text().replace('VERSION = "v0.4.0"', 'VERSION = "v0.4.1"'))
-        step("A code change to dev: a code-only update, a new version, LIVE moved")
-        deploy(service, "dev", where)
-        print(f"  /info/version -> {get(urls['dev'] + 'info/version', keys['dev'])[1]}")
-        step("fastfn rollback: LIVE back to the previous version in one call")
-        out = json.loads(show([*FASTFN, "rollback", str(service), "--stage", "dev", *where,
-                               "--json"], ["fastfn", "rollback", "github-digest", "--stage",
-                                           "dev"]))
-        print(f"  {out['mutating_calls']} mutating call(s); LIVE -> version "
-              f"{out['refs'].get('version')}")
-        print(f"  /info/version -> {get(urls['dev'] + 'info/version', keys['dev'])[1]}")
+            main = service / "main.py"
+            main.write_text(main.read_text().replace('VERSION = "v0.4.0"', 'VERSION = "v0.4.1"'))
+            step("A code change to dev: a code-only update, a new version, LIVE moved")
+            deploy(service, "dev", where)
+            print(f"  /info/version -> {get(urls['dev'] + 'info/version', keys['dev'])[1]}")
+            step("fastfn rollback: LIVE back to the previous version in one call")
+            out = json.loads(show([*FASTFN, "rollback", str(service), "--stage", "dev", *where,
+                                   "--json"], ["fastfn", "rollback", "github-digest", "--stage",
+                                               "dev"]))
+            print(f"  {out['mutating_calls']} mutating call(s); LIVE -> version "
+                  f"{out['refs'].get('version')}")
+            print(f"  /info/version -> {get(urls['dev'] + 'info/version', keys['dev'])[1]}")
 
-        main.write_text(main.read_text().replace('VERSION = "v0.4.1"', 'VERSION = "v0.5.0"'))
-        step("A canary: 10% of dev's traffic to the new version")
-        deploy(service, "dev", where, "--canary", "10", "--set", "canary_watch=2")
-        alias = aws.client("lambda").get_alias(FunctionName="github-digest-dev", Name="LIVE")
-        print(f"  get_alias: LIVE -> version {alias['FunctionVersion']}, routing "
-              f"{alias.get('RoutingConfig', {}).get('AdditionalVersionWeights')}")
-        seen = Counter(json.loads(get(urls["dev"] + "info/version", keys["dev"])[1])["version"]
-                       for _ in range(50))
-        print(f"  50 requests: {dict(seen)}")
-        step("fastfn promote: the canary takes all the traffic")
-        print(show([*FASTFN, "promote", str(service), "--stage", "dev", *where],
-                   ["fastfn", "promote", "github-digest", "--stage", "dev"]).rstrip())
-        print(f"  /info/version -> {get(urls['dev'] + 'info/version', keys['dev'])[1]}")
+            main.write_text(main.read_text().replace('VERSION = "v0.4.1"', 'VERSION = "v0.5.0"'))
+            step("A canary: 10% of dev's traffic to the new version")
+            deploy(service, "dev", where, "--canary", "10", "--set", "canary_watch=2")
+            alias = aws.client("lambda").get_alias(FunctionName="github-digest-dev", Name="LIVE")
+            print(f"  get_alias: LIVE -> version {alias['FunctionVersion']}, routing "
+                  f"{alias.get('RoutingConfig', {}).get('AdditionalVersionWeights')}")
+            seen = Counter(json.loads(get(urls["dev"] + "info/version", keys["dev"])[1])["version"]
+                           for _ in range(50))
+            print(f"  50 requests: {dict(seen)}")
+            step("fastfn promote: the canary takes all the traffic")
+            print(show([*FASTFN, "promote", str(service), "--stage", "dev", *where],
+                       ["fastfn", "promote", "github-digest", "--stage", "dev"]).rstrip())
+            print(f"  /info/version -> {get(urls['dev'] + 'info/version', keys['dev'])[1]}")
     finally:
-        cloud.send_signal(signal.SIGTERM)
-        try:
-            cloud.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            cloud.kill()
         shutil.rmtree(state, ignore_errors=True)
 
 

@@ -15,8 +15,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,15 +24,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from demo_steps import FASTFN, ROOT, cloud_up, free_port, printable, step
+
 TRIVIAPAY = ROOT / "examples" / "triviapay-api"
-FASTFN = [sys.executable, "-m", "fastfn"]
 # Short waits for a demo; the manifest keeps seed 002's (drain 120 s).
 QUICK = {"backend_drain_timeout_seconds": "2", "drain_delay_seconds": "1"}
-
-
-def step(title: str) -> None:
-    print(f"\n\033[1;36m== {title}\033[0m", flush=True)
 
 
 def show(argv: list[str]) -> None:
@@ -42,14 +36,13 @@ def show(argv: list[str]) -> None:
     summary of the result (the full plan is `fastfn plan`'s)."""
     import json
 
-    printable = ["fastfn", *argv[3:]] if argv[:3] == FASTFN else argv
-    print(f"$ {shlex.join(printable)}", flush=True)
+    print(f"$ {shlex.join(printable(argv))}", flush=True)
     result = subprocess.run([*argv, "--json"], capture_output=True, text=True, timeout=600)
     if result.stderr.strip():
         print(result.stderr.rstrip(), flush=True)
     if result.returncode != 0:
         print(result.stdout.rstrip(), flush=True)
-        raise SystemExit(f"demo step failed: {shlex.join(printable)}")
+        raise SystemExit(f"demo step failed: {shlex.join(printable(argv))}")
     out = json.loads(result.stdout)
     calls = out.get("plan", {}).get("calls", [])
     if calls:
@@ -68,12 +61,6 @@ def traffic(port: int) -> Iterator[None]:
     print(f"\033[1mrequests through the load balancer: {len(load.answers)}, "
           f"failed requests = {len(load.failed)}\033[0m; versions answering: "
           f"{load.versions()}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get(url: str) -> None:
@@ -123,68 +110,56 @@ def run(postgres: Any) -> None:
     # reference env:TRIVIAPAY_DATABASE_URL), never from a command line or a config file.
     env = dict(os.environ, TRIVIAPAY_DATABASE_URL=login.dsn)
     log = (work / "cloud.log").open("w")
-    cloud = subprocess.Popen([*FASTFN, "cloud", "up", "--state-dir", str(state), "--port",
-                              "0", "--proxy-port", "0"], env=env, stdout=log,
-                             stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while not (state / "run" / "endpoint.json").exists():
-            if cloud.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("fastfn cloud up did not start")
-            time.sleep(0.1)
-        # cloud-init mounts APP_LOG_PATH's directory on a VM; here it is the demo's own.
-        (work / "log").mkdir()
-        overrides = {**QUICK, "app_log_path": str(work / "log" / "app.log")}
-        sets = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")]
-        target = local_pool_target(state, overrides=overrides)
-        desired = target.desired(load(service), service, None)
-        listen = free_port()
-        print("what `terraform apply` makes, on the local cloud: load balancer, backend set "
-              "(GET /health), listener, instance configuration, pool of 2, state object")
-        stack = provision_local_stack(state, service, "main:app", service="triviapay",
-                                      listen_port=listen, backend_port=desired.section.port,
-                                      size=2, instance=desired.instance,
-                                      repo="local.ocir.io/fastfn/triviapay-api")
-        try:
-            wait_healthy(target, stack.outputs.lb_id)
-        except SystemExit:
-            print((work / "cloud.log").read_text()[-3000:], file=sys.stderr)
-            raise
-        base = stack.listener_url
-        print(f"load balancer listener: {base}   Terraform state: "
-              f"oci://tfstate/{stack.state_key}")
-        get(base + "/health")
-        get(base + "/health/db")
-        post(base + "/players", '{"name": "Ada"}')
+        with cloud_up(state, "--proxy-port", "0", env=env, log=log):
+            # cloud-init mounts APP_LOG_PATH's directory on a VM; here it is the demo's own.
+            (work / "log").mkdir()
+            overrides = {**QUICK, "app_log_path": str(work / "log" / "app.log")}
+            sets = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")]
+            target = local_pool_target(state, overrides=overrides)
+            desired = target.desired(load(service), service, None)
+            listen = free_port()
+            print("what `terraform apply` makes, on the local cloud: load balancer, backend set "
+                  "(GET /health), listener, instance configuration, pool of 2, state object")
+            stack = provision_local_stack(state, service, "main:app", service="triviapay",
+                                          listen_port=listen, backend_port=desired.section.port,
+                                          size=2, instance=desired.instance,
+                                          repo="local.ocir.io/fastfn/triviapay-api")
+            try:
+                wait_healthy(target, stack.outputs.lb_id)
+            except SystemExit:
+                print((work / "cloud.log").read_text()[-3000:], file=sys.stderr)
+                raise
+            base = stack.listener_url
+            print(f"load balancer listener: {base}   Terraform state: "
+                  f"oci://tfstate/{stack.state_key}")
+            get(base + "/health")
+            get(base + "/health/db")
+            post(base + "/players", '{"name": "Ada"}')
 
-        where = [os.path.relpath(service), "--cloud-state", str(state), *sets]
-        step("fastfn deploy: the pool already runs this version (nothing to do)")
-        show([*FASTFN, "deploy", *where])
-
-        step("A new version (APP_VERSION 2): a rolling update under traffic")
-        manifest = service / "fastfn.yaml"
-        manifest.write_text(manifest.read_text().replace('APP_VERSION: "1"',
-                                                         'APP_VERSION: "2"'))
-        with traffic(listen):
-            time.sleep(0.5)
+            where = [os.path.relpath(service), "--cloud-state", str(state), *sets]
+            step("fastfn deploy: the pool already runs this version (nothing to do)")
             show([*FASTFN, "deploy", *where])
-            time.sleep(0.5)
-        get(base + "/health")
 
-        step("fastfn rollback: the previous instance configuration, in one command")
-        with traffic(listen):
-            time.sleep(0.5)
-            show([*FASTFN, "rollback", *where])
-            time.sleep(0.5)
-        get(base + "/health")
-        lines = (work / "log" / "app.log").read_text().splitlines()
-        print(f"APP_LOG_PATH: {len(lines)} JSON lines written by the instances", flush=True)
+            step("A new version (APP_VERSION 2): a rolling update under traffic")
+            manifest = service / "fastfn.yaml"
+            manifest.write_text(manifest.read_text().replace('APP_VERSION: "1"',
+                                                             'APP_VERSION: "2"'))
+            with traffic(listen):
+                time.sleep(0.5)
+                show([*FASTFN, "deploy", *where])
+                time.sleep(0.5)
+            get(base + "/health")
+
+            step("fastfn rollback: the previous instance configuration, in one command")
+            with traffic(listen):
+                time.sleep(0.5)
+                show([*FASTFN, "rollback", *where])
+                time.sleep(0.5)
+            get(base + "/health")
+            lines = (work / "log" / "app.log").read_text().splitlines()
+            print(f"APP_LOG_PATH: {len(lines)} JSON lines written by the instances", flush=True)
     finally:
-        cloud.send_signal(signal.SIGTERM)
-        try:
-            cloud.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            cloud.kill()
         log.close()
         shutil.rmtree(work, ignore_errors=True)
 
