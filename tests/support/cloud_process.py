@@ -72,21 +72,12 @@ class CloudProcess:
         kwargs.setdefault("service_endpoint", self.endpoint)
         return client_class(self.config, **kwargs)  # type: ignore[call-arg]
 
-    @property
-    def compartment_id(self) -> str:
-        return self.identity.compartment_id
-
-    @property
-    def namespace(self) -> str:
-        return self.identity.namespace
-
-    @property
-    def vault_id(self) -> str:
-        return self.identity.vault_id
-
-    @property
-    def region(self) -> str:
-        return self.identity.region
+    def __getattr__(self, name: str) -> Any:
+        """compartment_id, namespace, region, vault_id...: the started cloud's identity."""
+        identity = self.__dict__.get("identity")
+        if identity is None or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(identity, name)
 
     @property
     def images(self) -> Any:
