@@ -11,7 +11,7 @@ from fastfn.cli.common import console, fail, styled
 
 cloud = typer.Typer(help="The local OCI cloud that the oci SDK and CLI talk to, and (--aws) "
                     "the embedded AWS that boto3 and the aws CLI talk to.",
-                    no_args_is_help=True)
+                    no_args_is_help=True, rich_markup_mode=None)
 
 DEFAULT_STATE = Path(".fastfn") / "cloud"
 STATE_HELP = "state directory (survives restarts)"

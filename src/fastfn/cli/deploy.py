@@ -276,7 +276,8 @@ def destroy(
         console.print(f"{resolved.name}: nothing deployed", highlight=False, markup=False)
 
 
-ci = typer.Typer(help="Continuous delivery workflows for a service.", no_args_is_help=True)
+ci = typer.Typer(help="Continuous delivery workflows for a service.", no_args_is_help=True,
+                 rich_markup_mode=None)
 
 
 def _repo_root(start: Path) -> Path:
