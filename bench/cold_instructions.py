@@ -11,6 +11,9 @@ instructions executed (Ir), the deltas and the ratio to the anchor:
 
   bare import     python -c "import app" (the anchor: the app's own cost)
   runtime + app   fastfn's runtime modules, uvloop and httptools, then the app
+  app + request   the app imported and its first request served in-process with plain
+                  asyncio, no server (apps/first_call.py): FastAPI's own first-request
+                  work, which every server pays
   fastfn serve    exec -> lsnr.sock -> one gateway GET /hello -> 200 -> SIGTERM -> exit
 
 `serve - bare` is what the "<= 15 ms over a bare import" target measures, plus the
@@ -128,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = {
             "bare import": run_import("import app", work / "cg.bare", env),
             "runtime + app": run_import(RUNTIME_IMPORT_SNIPPET, work / "cg.rt", env),
+            "app + request": run_import("import first_call", work / "cg.call", env),
             "fastfn serve": run_serve(work / "cg.serve", sock_dir),
         }
     bare = counts["bare import"]
@@ -139,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  loop, lifespan, socket, first call, shutdown   {(serve - rt) / 1e6:>7.1f} M")
     print(f"  serve - bare import                            {(serve - bare) / 1e6:>7.1f} M "
           f"({(serve - bare) / bare:.1%} of the bare import)")
+    called = counts["app + request"]
+    print(f"  of which the app's first request (in-process)  {(called - bare) / 1e6:>7.1f} M")
+    print(f"  the server's own (serve - app + request)       {(serve - called) / 1e6:>7.1f} M")
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         print("(children run without PYTHONDONTWRITEBYTECODE; bytecode from bench/setup.sh)")
     return 0
