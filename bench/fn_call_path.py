@@ -1,5 +1,6 @@
 """The Fn server's per-call path in-process: one agent call through `_handle` (build the
-ASGI scope, run the app through the shared cycle, encode the outer response), no sockets.
+ASGI scope, run the app through the shared cycle, encode the outer response), no sockets:
+a bare ASGI app, a FastAPI GET and a FastAPI POST reading its JSON body.
 
 Deterministic enough to compare two source trees on a busy machine, where the socket bench
 (`bench/fn_runtime.py`) swings with other load. Process CPU time per call, medians of
@@ -29,7 +30,7 @@ async def bare(scope: dict, receive: Any, send: Any) -> None:
 
 
 def fastapi_app() -> Any:
-    from fastapi import FastAPI
+    from fastapi import FastAPI, Request
 
     app = FastAPI()
 
@@ -37,7 +38,15 @@ def fastapi_app() -> Any:
     async def hello() -> dict:
         return {"ok": True}
 
+    @app.post("/echo")
+    async def echo(request: Request) -> dict:
+        data = await request.json()
+        return {"fields": len(data)}
+
     return app
+
+
+JSON_BODY = b'{"name": "pen", "price": 1.5, "tags": ["office", "blue"]}'
 
 
 def protocol(app: Any) -> Any:
@@ -48,13 +57,20 @@ def protocol(app: Any) -> Any:
     return server.CallProtocol(server.FnServer(AppHost(app), FnConfig()))
 
 
-async def measure(app: Any, rounds: int, calls: int) -> list[float]:
+async def measure(app: Any, rounds: int, calls: int, post: bool = False) -> list[float]:
     proto = protocol(app)
     deadline = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    method, url, body = (b"POST", b"/echo", JSON_BODY) if post else (b"GET", b"/hello", b"")
     headers = [(b"fn-call-id", b"c1"), (b"fn-deadline", deadline.encode()),
-               (b"fn-intent", b"httprequest"), (b"fn-http-method", b"GET"),
-               (b"fn-http-request-url", b"/hello"), (b"host", b"localhost")]
-    call = server._Call(b"POST", b"/call", headers, b"", 0, True)
+               (b"fn-intent", b"httprequest"), (b"fn-http-method", method),
+               (b"fn-http-request-url", url), (b"host", b"localhost")]
+    if body:
+        headers += [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())]
+    call = server._Call(b"POST", b"/call", headers, body, len(body), True)
+    first = await proto._handle(call)
+    if b" 200 " not in first.split(b"\r\n", 1)[0]:
+        raise SystemExit(f"{method.decode()} {url.decode()}: {first[:300]!r}")
     for _ in range(calls // 2):
         await proto._handle(call)
     samples = []
@@ -74,10 +90,17 @@ def main() -> None:
     logging.getLogger("fastfn.call").setLevel(logging.WARNING)  # no access lines
     import uvloop
 
-    for name, app in (("bare ASGI", bare), ("FastAPI", fastapi_app())):
-        samples = uvloop.run(measure(app, args.rounds, args.calls))
-        print(f"{name:10} median {statistics.median(samples):7.1f} us/call  "
+    fastapi = fastapi_app()
+    cases = (("bare ASGI", bare, False), ("FastAPI GET", fastapi, False),
+             ("FastAPI POST json", fastapi, True))
+    medians = {}
+    for name, app, post in cases:
+        samples = uvloop.run(measure(app, args.rounds, args.calls, post))
+        medians[name] = statistics.median(samples)
+        print(f"{name:18} median {medians[name]:7.1f} us/call  "
               f"min {min(samples):7.1f}  ({args.rounds} rounds x {args.calls} calls)")
+    print(f"POST with `await request.json()` / GET: "
+          f"{medians['FastAPI POST json'] / medians['FastAPI GET']:.2f}")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,9 @@ def all_targets() -> list[Target]:
         _import_target("fastfn@baseline", VENVS / "fastfn-baseline"),
         Target("import:fastfn+rt", lean, ("python", "-c", RUNTIME_IMPORT_SNIPPET),
                bare_import=True, note="fastfn's runtime modules and uvloop, then the app"),
+        Target("import:fastfn+call", lean, ("python", "-c", "import first_call"),
+               bare_import=True, note="the app and its first request in-process (asyncio, "
+               "no server): apps/first_call.py"),
         _import_target("project", PROJECT_VENV),
         _import_target("fdk", fdk),
         _import_target("fdk-asgi", fdk_asgi),
@@ -602,7 +605,7 @@ def venv_versions(venv: Path) -> str:
     return done.stdout.strip() or done.stderr.strip()[-200:]
 
 
-AB_TRIPLE = ("fastfn", "import:fastfn", "import:fastfn+rt")
+AB_GROUP = ("fastfn", "import:fastfn", "import:fastfn+rt", "import:fastfn+call")
 
 
 @dataclass
@@ -636,14 +639,14 @@ async def run(targets: list[Target], args: argparse.Namespace,
                 wait_quiet(args.quiet_wait, args.quiet_cores)
                 res.cold.setdefault(t.name, []).append(await cold_once(t))
             say(f"cold: round {r + 1}/{args.cold_runs} done")
-    triple = [t for name in AB_TRIPLE for t in targets if t.name == name]
-    if args.ab_runs and len(triple) == len(AB_TRIPLE):
+    group = [t for name in AB_GROUP for t in targets if t.name == name]
+    if args.ab_runs and len(group) == len(AB_GROUP):
         # Back to back, so that a neighbour's load shifts all three alike.
         for r in range(args.ab_runs):
             wait_quiet(args.quiet_wait, args.quiet_cores)
-            for t in rotated(triple, r):
+            for t in rotated(group, r):
                 res.ab.setdefault(t.name, []).append(await cold_once(t))
-        say(f"cold A/B: {args.ab_runs} triples done")
+        say(f"cold A/B: {args.ab_runs} rounds of {len(group)} done")
     if args.rounds:
         for r in range(args.rounds):
             for t in rotated(servers, r):
@@ -720,6 +723,7 @@ def report(targets: list[Target], res: Results, args: argparse.Namespace) -> tup
         first = [s.first_ms or math.nan for s in res.ab["fastfn"]]
         bare = [s.imported_ms or math.nan for s in res.ab["import:fastfn"]]
         rt = [s.imported_ms or math.nan for s in res.ab["import:fastfn+rt"]]
+        called = [s.imported_ms or math.nan for s in res.ab["import:fastfn+call"]]
         parts = [
             ("fastfn serve: exec -> first 200", first),
             ("bare import: exec -> app imported", bare),
@@ -730,11 +734,16 @@ def report(targets: list[Target], res: Results, args: argparse.Namespace) -> tup
                                                                                strict=True)]),
             ("  of which the rest: loop, lifespan, socket, first call (serve - rt)",
              [a - b for a, b in zip(first, rt, strict=True)]),
+            ("import + app's first request in-process: exec -> done", called),
+            ("  the app's first request (paired, call - bare)",
+             [a - b for a, b in zip(called, bare, strict=True)]),
+            ("cold start - (import + first request) (paired): the server's own",
+             [a - b for a, b in zip(first, called, strict=True)]),
         ]
         rows = [[label, fmt(median(v)), fmt(p90(v))] for label, v in parts]
         summary["cold_ab"] = {label.strip(): {"median": median(v), "p90": p90(v)}
                               for label, v in parts}
-        out += [f"fastfn cold start decomposed: {len(first)} back-to-back triples in its "
+        out += [f"fastfn cold start decomposed: {len(first)} back-to-back rounds in its "
                 "image-like venv, ms",
                 table(["", "median", "p90"], rows), ""]
 
@@ -789,6 +798,10 @@ def report(targets: list[Target], res: Results, args: argparse.Namespace) -> tup
         out.append(f"fastfn cold start - bare import = {y:.1f} ms (target <= 15): "
                    f"{'met' if y <= 15 else 'MISSED'}  [median of {args.ab_runs} paired runs]")
         summary["target_cold_added_ms"] = y
+        z = summary["cold_ab"]["cold start - (import + first request) (paired): the "
+                               "server's own"]["median"]
+        out.append(f"  of that, the server's own (over import + the app's first request "
+                   f"in-process) = {z:.1f} ms")
     elif "fastfn" in c and "import:fastfn" in c:
         y = c["fastfn"]["first_ms"] - c["import:fastfn"]["imported_ms"]
         out.append(f"fastfn cold start - bare import = {y:.1f} ms (target <= 15): "
@@ -823,7 +836,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cold-runs", type=int, default=20, help="cold starts per target")
     parser.add_argument("--ab-runs", type=int, default=30,
-                        help="back-to-back triples fastfn / bare import / runtime imports")
+                        help="back-to-back rounds: fastfn / bare import / runtime imports / "
+                        "import + first request in-process")
     parser.add_argument("--rounds", type=int, default=5, help="warm rounds per server")
     parser.add_argument("--calls", type=int, default=5000, help="timed calls per warm round")
     parser.add_argument("--warmup", type=int, default=500, help="untimed calls first")

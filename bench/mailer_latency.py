@@ -12,14 +12,22 @@ SMTP server's acceptance of the message (end of DATA). The path: put -> Events r
 invoke of the warm function -> claim marker -> get_object -> gzip/CSV checks -> Vault
 (cached) -> STARTTLS + AUTH + DATA. Uploads are sequential; two warm-ups (the first is a
 cold start) are reported apart. Target: p50 <= 100 ms.
+
+Anchor, alternating with the uploads: the same report read back with the SDK's
+get_object and sent from this process with smtplib to the same server (STARTTLS + AUTH +
+DATA of a message of the same size): the work any mailer has to do, without the event,
+the function or its checks. fastfn's p50 is printed over the anchor's.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import logging
+import smtplib
+import ssl
 import statistics
 import sys
 import tempfile
@@ -34,7 +42,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fastfn.localcloud.oci import LocalCloud  # noqa: E402
 
-from support.mailer import BUCKET, SMTPServer, deploy, gzip_report  # noqa: E402
+from support.mailer import (  # noqa: E402
+    BUCKET,
+    PASSWORD,
+    USER,
+    SMTPServer,
+    deploy,
+    gzip_report,
+)
 
 WARMUP = 2
 
@@ -68,6 +83,20 @@ def mailer_on_local_cloud(work: Path, max_instances: int = 2
         yield cloud, smtp
 
 
+def direct_send(storage: object, namespace: str, name: str, smtp: SMTPServer) -> None:
+    """The anchor: read the report back and send it, no platform in between."""
+    data = storage.get_object(namespace, BUCKET, name).data.content  # type: ignore[attr-defined]
+    message = (b"From: bench@example.com\r\nTo: ops@example.com\r\nSubject: report\r\n"
+               b"MIME-Version: 1.0\r\nContent-Type: application/gzip\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n"
+               + base64.encodebytes(data).replace(b"\n", b"\r\n"))
+    context = ssl.create_default_context(cafile=str(smtp.cert))
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=60) as client:
+        client.starttls(context=context)
+        client.login(USER, PASSWORD)
+        client.sendmail("bench@example.com", ["ops@example.com"], message)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="mailer put -> SMTP latency")
     parser.add_argument("--uploads", type=int, default=50)
@@ -83,23 +112,37 @@ def main() -> int:
             storage = cloud.client(oci.object_storage.ObjectStorageClient)
             report = gzip_report(size=args.size)
             latencies: list[float] = []
+            anchor: list[float] = []
             warm: list[float] = []
+            seen = 0  # messages the server has accepted so far
             for i in range(WARMUP + args.uploads):
+                name = f"bench/report-{i}.csv.gz"
                 started = time.perf_counter()
-                storage.put_object(cloud.namespace, BUCKET, f"bench/report-{i}.csv.gz", report)
+                storage.put_object(cloud.namespace, BUCKET, name, report)
                 put_done = time.perf_counter()
-                received = smtp.wait_for(i + 1, timeout=60)[i]
+                seen += 1
+                received = smtp.wait_for(seen, timeout=60)[seen - 1]
                 took = (received.at - started) * 1000
                 (warm if i < WARMUP else latencies).append(took)
                 if i >= WARMUP and i == WARMUP:
                     print(f"first measured: put {1000 * (put_done - started):.1f} ms, "
                           f"total {took:.1f} ms")
+                if i >= WARMUP:
+                    started = time.perf_counter()
+                    direct_send(storage, cloud.namespace, name, smtp)
+                    seen += 1
+                    anchor.append((smtp.wait_for(seen, timeout=60)[seen - 1].at - started)
+                                  * 1000)
             failed = cloud.event_deliveries("FAILED")
     print(f"report: {len(report)} bytes gzip; {args.uploads} sequential uploads "
           f"(+{WARMUP} warm-up: {', '.join(f'{w:.0f}' for w in warm)} ms)")
     print(f"put -> SMTP accepted: p50 {statistics.median(latencies):.1f} ms, "
           f"p95 {percentile(latencies, 95):.1f} ms, min {min(latencies):.1f} ms, "
           f"max {max(latencies):.1f} ms")
+    print(f"anchor (get_object + smtplib send, same server, alternating): p50 "
+          f"{statistics.median(anchor):.1f} ms, min {min(anchor):.1f} ms")
+    ratio = statistics.median(latencies) / statistics.median(anchor)
+    print(f"fastfn p50 / anchor p50 = {ratio:.2f}")
     measured = outcomes.phases[WARMUP:]
     if measured:
         print("in the function, medians (ms): " + ", ".join(

@@ -14,6 +14,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors (click's formatter): typer's rich help imports rich,
+    # its markdown parser and tables, several times the cost of typer itself, and every
+    # `--help` would pay it. Sub-apps (cloud, ci, iam) say the same.
+    rich_markup_mode=None,
 )
 
 

@@ -11,7 +11,7 @@ from fastfn.cli.common import console, fail, styled
 
 cloud = typer.Typer(help="The local OCI cloud that the oci SDK and CLI talk to, and (--aws) "
                     "the embedded AWS that boto3 and the aws CLI talk to.",
-                    no_args_is_help=True)
+                    no_args_is_help=True, rich_markup_mode=None)
 
 DEFAULT_STATE = Path(".fastfn") / "cloud"
 STATE_HELP = "state directory (survives restarts)"
@@ -163,8 +163,11 @@ def events(
 
 def deliveries_table(rows: list[dict[str, Any]]) -> Any:
     """state, event, object, tries, outer/app status, error category and message (80
-    columns: long values wrap in their column)."""
+    columns: long values wrap in their column, OCIDs are shortened; `--json` has them)."""
     from rich.table import Table
+    from rich.text import Text
+
+    from fastfn.cli.ids import shorten_ocids
 
     table = Table(title="event deliveries", padding=(0, 0), show_lines=True)
     for column, width in (("state", 9), ("event", 12), ("object", 18), ("tries", 5),
@@ -177,7 +180,8 @@ def deliveries_table(rows: list[dict[str, Any]]) -> Any:
         event = str(row.get("eventType") or "").rsplit(".", 1)[-1]
         outer, app = row.get("outerStatus"), row.get("appStatus")
         status = "/".join(str(s) for s in (outer, app) if s is not None)
-        table.add_row(str(row.get("state", "")), event, str(name),
-                      str(row.get("attempts", "")), status,
-                      str(row.get("errorCategory") or ""), str(row.get("lastError") or ""))
+        cells = (str(row.get("state", "")), event, str(name), str(row.get("attempts", "")),
+                 status, str(row.get("errorCategory") or ""), str(row.get("lastError") or ""))
+        # plain text (an error message may hold square brackets), OCIDs shortened
+        table.add_row(*(Text(shorten_ocids(cell)) for cell in cells))
     return table

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from fastfn.cli.common import console, err_console, fail, load_service, styled
+from fastfn.cli.ids import shorten_ocids
 from fastfn.cli.target_options import Where, with_target
 
 DIR_ARG = typer.Argument(Path("."), help="service directory (with fastfn.yaml)")
@@ -53,7 +54,9 @@ def _table(title: str) -> Any:
 def _cell(value: Any) -> Any:
     from rich.text import Text
 
-    return Text(str(value))  # never markup: values come from manifests and clouds
+    # never markup: values come from manifests and clouds; OCIDs shortened (`--json` has
+    # them whole), or each one wraps over several lines at 80 columns
+    return Text(shorten_ocids(str(value)))
 
 
 def print_plan(the_plan: Any, title: str = "plan") -> None:
@@ -82,7 +85,7 @@ def print_changes(changes: list[Any], title: str) -> None:
     for column in ("resource", "setting", "live", "manifest"):
         table.add_column(column, overflow="fold")
     for change in changes:
-        table.add_row(change.resource, _cell(change.key), _cell(_show(change.live)),
+        table.add_row(_cell(change.resource), _cell(change.key), _cell(_show(change.live)),
                       _cell(_show(change.desired)))
     console.print(table)
 
@@ -276,7 +279,8 @@ def destroy(
         console.print(f"{resolved.name}: nothing deployed", highlight=False, markup=False)
 
 
-ci = typer.Typer(help="Continuous delivery workflows for a service.", no_args_is_help=True)
+ci = typer.Typer(help="Continuous delivery workflows for a service.", no_args_is_help=True,
+                 rich_markup_mode=None)
 
 
 def _repo_root(start: Path) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -53,6 +52,8 @@ def dev(
     spec = function_spec(service_dir, fn, app_name=f"{fn.service}-dev", extra_config=extra)
     platform = FnPlatform(max_instances=instances, log_sink=_print_log)
     gateway = Gateway(platform, [GatewayRoute(fn.path_prefix, spec)])
+    import asyncio
+
     # uvicorn handles Ctrl-C (graceful shutdown), then re-raises it: that is a clean exit.
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(service_dir, gateway, port, fn.path_prefix, spec.fn_id, reload))
@@ -65,6 +66,8 @@ def _source_stamp(service_dir: Path) -> tuple[float, int]:
 
 async def _reload_on_change(service_dir: Path, gateway: Gateway, fn_id: str) -> None:
     """Poll, not inotify: edits land in subdirectories too, and a second is fast enough."""
+    import asyncio
+
     last = _source_stamp(service_dir)
     manifest_stamp = _manifest_stamp(service_dir)
     while True:
@@ -86,6 +89,8 @@ def _manifest_stamp(service_dir: Path) -> float:
 
 async def _run(service_dir: Path, gateway: Gateway, port: int, prefix: str, fn_id: str,
                reload: bool) -> None:
+    import asyncio
+
     from rich.table import Table
 
     from fastfn.localcloud.fn.gateway import GatewayServer

@@ -82,6 +82,8 @@ def print_report(report: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from fastfn.cli.ids import shorten_ocids
+
     out = Console(width=80, highlight=False)
     out.print(Text(f"function {report.target['function_id']} ({report.target['region']})"))
     table = Table(show_lines=True, width=80)
@@ -89,9 +91,10 @@ def print_report(report: Any) -> None:
     table.add_column("check", no_wrap=True)
     table.add_column("cause / fix", ratio=1, overflow="fold")
     for f in report.sorted():
-        body = Text(f.cause)
+        # OCIDs shortened in the table (`--json` has them whole)
+        body = Text(shorten_ocids(f.cause))
         if f.fix:
-            body.append(f"\nfix: {f.fix}", style="green")
+            body.append(f"\nfix: {shorten_ocids(f.fix)}", style="green")
         table.add_row(Text(f.status, style=STYLE[f.status]), Text(f.check), body)
     out.print(table)
     counts = {s: sum(1 for f in report.findings if f.status == s)

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 iam = typer.Typer(help="OCI policies: lint, and suggest from recorded operations.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None)
 
 
 def _load(text: str, source: str) -> tuple[list[tuple[str, list[str]]], Any]:

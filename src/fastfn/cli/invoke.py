@@ -6,7 +6,6 @@ otherwise it starts the function on an in-process local platform for this one ca
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from dataclasses import dataclass
@@ -117,6 +116,8 @@ def invoke(
                               f"server at {info['url']}, with that server's config")
         response = _over_http(info["url"], info.get("fn_id", fn.name), fn.timeout, call)
     else:
+        import asyncio
+
         log_lines: list[str] = []
         extra = local_config(fn, config)
         response = asyncio.run(_in_process(service_dir, fn, call, log_lines, extra))
