@@ -85,6 +85,12 @@ class CloudProcess:
         return self.identity.vault_id
 
     @property
+    def key_id(self) -> str:
+        from fastfn.localcloud.oci.kms import default_key_id
+
+        return default_key_id(self.identity)
+
+    @property
     def region(self) -> str:
         return self.identity.region
 
