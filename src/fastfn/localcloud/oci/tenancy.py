@@ -234,6 +234,7 @@ class Tenancy:
             self.by_kind["group"].append(group)
             self.members[group["id"]] = [
                 self._user_id(ref, f"groups[{i}].members") for ref in spec.get("members") or []]
+        self._add_administrator()
         for i, spec in enumerate(data.get("dynamic_groups") or []):
             where = f"dynamic_groups[{i}]"
             if not spec.get("matching_rule"):
@@ -277,6 +278,37 @@ class Tenancy:
 
         self.ctx.compartment_names = {c["id"]: c["name"] for c in self.by_kind["compartment"]}
         self.ctx.compartment_names[root] = self.tenancy["name"]
+
+    def _add_administrator(self) -> None:
+        """The cloud's own user (the key `fastfn cloud config` exports), a member of the
+        tenancy's Administrators group as the user who created a tenancy is."""
+        identity = self.ctx.identity
+        root = identity.tenancy_id
+        self.by_kind["user"].append({
+            "id": identity.user_id, "compartmentId": root, "name": "fastfn-local-admin",
+            "description": "The local cloud's administrator", "lifecycleState": "ACTIVE",
+            "timeCreated": self.stamp, "isMfaActivated": False, "emailVerified": False,
+            "freeformTags": {}, "definedTags": {},
+            "capabilities": {"canUseConsolePassword": False, "canUseApiKeys": True,
+                             "canUseAuthTokens": True, "canUseSmtpCredentials": True,
+                             "canUseCustomerSecretKeys": True}})
+        admins = next((g for g in self.by_kind["group"] if g["name"] == "Administrators"),
+                      None)
+        if admins is None:
+            admins = {"id": self._id("group", {}, "Administrators"), "compartmentId": root,
+                      "name": "Administrators", "lifecycleState": "ACTIVE",
+                      "description": "Administrators", "timeCreated": self.stamp,
+                      "freeformTags": {}, "definedTags": {}}
+            self.by_kind["group"].append(admins)
+        self.members.setdefault(admins["id"], []).append(identity.user_id)
+
+    def memberships(self) -> list[dict[str, Any]]:
+        """UserGroupMembership documents, one per (group, user)."""
+        root = self.ctx.identity.tenancy_id
+        return [{"id": ocid("groupmembership", "", seed=f"{root}/{group}/{user}"),
+                 "compartmentId": root, "groupId": group, "userId": user,
+                 "timeCreated": self.stamp, "lifecycleState": "ACTIVE"}
+                for group, users in self.members.items() for user in users]
 
     def _build_vaults(self, specs: list[Any]) -> None:
         """KMS vaults and their keys: the cloud's own vault with its key, then the file's
