@@ -162,13 +162,14 @@ def events(
 
 
 def deliveries_table(rows: list[dict[str, Any]]) -> Any:
-    """state, event, object, tries, outer/app status, error category and message (80
+    """state, event, object, call id (its last 8 characters, as `fastfn logs` shows
+    them; --json has it whole), tries, outer/app status, error category and message (80
     columns: long values wrap in their column)."""
     from rich.table import Table
 
     table = Table(title="event deliveries", padding=(0, 0), show_lines=True)
-    for column, width in (("state", 9), ("event", 12), ("object", 18), ("tries", 5),
-                          ("status", 7), ("category", 14), ("error", None)):
+    for column, width in (("state", 9), ("event", 12), ("object", 14), ("call", 8),
+                          ("tries", 5), ("status", 7), ("category", 11), ("error", None)):
         table.add_column(column, min_width=min(width or 10, len(column)), max_width=width,
                          overflow="fold")
     for row in rows:
@@ -177,7 +178,8 @@ def deliveries_table(rows: list[dict[str, Any]]) -> Any:
         event = str(row.get("eventType") or "").rsplit(".", 1)[-1]
         outer, app = row.get("outerStatus"), row.get("appStatus")
         status = "/".join(str(s) for s in (outer, app) if s is not None)
-        table.add_row(str(row.get("state", "")), event, str(name),
+        call = str(row.get("callId") or "-")[-8:]
+        table.add_row(str(row.get("state", "")), event, str(name), call,
                       str(row.get("attempts", "")), status,
                       str(row.get("errorCategory") or ""), str(row.get("lastError") or ""))
     return table
