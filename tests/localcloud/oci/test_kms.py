@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 import oci
 import pytest
 
-from fastfn.localcloud.oci import LocalCloud
+from fastfn.localcloud.oci import LocalCloud, config_text
 from fastfn.localcloud.oci.identity import TenancyFileError
 
 from support.oci_cli import cli, run
@@ -31,6 +32,9 @@ vaults:
 
 
 def test_the_printed_vault_and_its_key_with_the_cli(cloud: LocalCloud) -> None:
+    printed = dict(re.findall(r"^# (vault|key): +(\S+)$", config_text(cloud.state_dir),
+                              re.MULTILINE))
+    assert printed == {"vault": cloud.vault_id, "key": cloud.key_id}
     vault = run(cloud, "kms", "management", "vault", "get", "--vault-id", cloud.vault_id)["data"]
     assert (vault["id"], vault["lifecycle-state"], vault["vault-type"]) == \
         (cloud.vault_id, "ACTIVE", "DEFAULT")
