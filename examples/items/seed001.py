@@ -36,6 +36,15 @@ HERE = Path(__file__).resolve().parent
 REPOSITORY = "hello-world-app/postgres-inserter"
 
 
+def vault_key(config: dict[str, Any], endpoint: str, vault_id: str) -> str:
+    """The vault's AES key, found as on OCI: the vault names its management endpoint."""
+    vault = oci.key_management.KmsVaultClient(config, service_endpoint=endpoint).get_vault(
+        vault_id).data
+    keys = oci.key_management.KmsManagementClient(
+        config, service_endpoint=vault.management_endpoint).list_keys(vault.compartment_id).data
+    return next(k.id for k in keys if k.vault_id == vault_id and k.algorithm == "AES")
+
+
 def deploy(config: dict[str, Any], endpoint: str, images: ImageStore, namespace: str,
            vault_id: str, dsn: str, tag: str = "0a1b2c3") -> Any:
     """Create the secret, push the image, create the application and the function."""
@@ -48,7 +57,7 @@ def deploy(config: dict[str, Any], endpoint: str, images: ImageStore, namespace:
     subnet = next(s for s in client(oci.core.VirtualNetworkClient).list_subnets(
         sandbox.id).data if s.display_name == "private")
     secret = client(oci.vault.VaultsClient).create_secret(CreateSecretDetails(
-        compartment_id=sandbox.id, vault_id=vault_id, key_id="ocid1.key.oc1..local",
+        compartment_id=sandbox.id, vault_id=vault_id, key_id=vault_key(config, endpoint, vault_id),
         secret_name=f"items-dsn-{tag}", secret_content=Base64SecretContentDetails(
             content_type="BASE64", content=base64.b64encode(dsn.encode()).decode()),
     )).data

@@ -127,6 +127,15 @@ def _buckets(target: Target, spec: dict[str, Any]) -> list[str]:
     return names
 
 
+def _vault_key(target: Target) -> str:
+    """The vault's AES key, found as on OCI: the vault names its management endpoint."""
+    vault = target.client(oci.key_management.KmsVaultClient).get_vault(target.vault_id).data
+    keys = oci.key_management.KmsManagementClient(
+        target.config, service_endpoint=vault.management_endpoint).list_keys(
+        vault.compartment_id).data
+    return next(k.id for k in keys if k.vault_id == target.vault_id and k.algorithm == "AES")
+
+
 def _secrets(target: Target, spec: dict[str, Any], values: dict[str, str]) -> dict[str, str]:
     vaults = target.client(oci.vault.VaultsClient)
     existing = {s.secret_name: s for s in vaults.list_secrets(
@@ -148,7 +157,7 @@ def _secrets(target: Target, spec: dict[str, Any], values: dict[str, str]) -> di
         else:
             ids[key] = vaults.create_secret(oci.vault.models.CreateSecretDetails(
                 compartment_id=target.compartment_id, vault_id=target.vault_id,
-                secret_name=secret["name"], key_id="ocid1.key.oc1..local",
+                secret_name=secret["name"], key_id=_vault_key(target),
                 secret_content=content)).data.id
     return ids
 

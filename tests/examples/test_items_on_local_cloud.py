@@ -49,7 +49,7 @@ def test_items_function_reads_its_dsn_from_vault_and_inserts(cloud: LocalCloud,
     vaults = cloud.client(oci.vault.VaultsClient)
     secret = vaults.create_secret(CreateSecretDetails(
         compartment_id=cloud.compartment_id, vault_id=cloud.vault_id,
-        key_id="ocid1.key.oc1..local", secret_name="items-dsn",
+        key_id=cloud.key_id, secret_name="items-dsn",
         secret_content=Base64SecretContentDetails(
             content_type="BASE64", content=base64.b64encode(items_db.dsn.encode()).decode()),
     )).data

@@ -331,7 +331,7 @@ def _create_secret(cloud: Any, name: str, value: bytes) -> str:
     vaults = cloud.client(oci.vault.VaultsClient)
     details = oci.vault.models.CreateSecretDetails(
         compartment_id=cloud.compartment_id, vault_id=cloud.vault_id, secret_name=name,
-        key_id="ocid1.key.oc1..local",
+        key_id=cloud.key_id,
         secret_content=oci.vault.models.Base64SecretContentDetails(
             content_type="BASE64", content=base64.b64encode(value).decode()))
     return str(vaults.create_secret(details).data.id)

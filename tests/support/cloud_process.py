@@ -80,6 +80,12 @@ class CloudProcess:
         return getattr(identity, name)
 
     @property
+    def key_id(self) -> str:
+        from fastfn.localcloud.oci.kms import default_key_id
+
+        return default_key_id(self.identity)
+
+    @property
     def images(self) -> Any:
         from fastfn.localcloud.oci.images import ImageStore
 

@@ -162,16 +162,17 @@ def events(
 
 
 def deliveries_table(rows: list[dict[str, Any]]) -> Any:
-    """state, event, object, tries, outer/app status, error category and message (80
-    columns: long values wrap in their column, OCIDs are shortened; `--json` has them)."""
+    """state, event, object, call id (its last 8 characters, as `fastfn logs` shows
+    them), tries, outer/app status, error category and message (80 columns: long values
+    wrap in their column, OCIDs are shortened; `--json` has them whole)."""
     from rich.table import Table
     from rich.text import Text
 
     from fastfn.cli.ids import shorten_ocids
 
     table = Table(title="event deliveries", padding=(0, 0), show_lines=True)
-    for column, width in (("state", 9), ("event", 12), ("object", 18), ("tries", 5),
-                          ("status", 7), ("category", 14), ("error", None)):
+    for column, width in (("state", 9), ("event", 12), ("object", 14), ("call", 8),
+                          ("tries", 5), ("status", 7), ("category", 11), ("error", None)):
         table.add_column(column, min_width=min(width or 10, len(column)), max_width=width,
                          overflow="fold")
     for row in rows:
@@ -180,8 +181,10 @@ def deliveries_table(rows: list[dict[str, Any]]) -> Any:
         event = str(row.get("eventType") or "").rsplit(".", 1)[-1]
         outer, app = row.get("outerStatus"), row.get("appStatus")
         status = "/".join(str(s) for s in (outer, app) if s is not None)
-        cells = (str(row.get("state", "")), event, str(name), str(row.get("attempts", "")),
-                 status, str(row.get("errorCategory") or ""), str(row.get("lastError") or ""))
+        call = str(row.get("callId") or "-")[-8:]
+        cells = (str(row.get("state", "")), event, str(name), call,
+                 str(row.get("attempts", "")), status, str(row.get("errorCategory") or ""),
+                 str(row.get("lastError") or ""))
         # plain text (an error message may hold square brackets), OCIDs shortened
         table.add_row(*(Text(shorten_ocids(cell)) for cell in cells))
     return table

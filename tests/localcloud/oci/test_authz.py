@@ -112,7 +112,7 @@ def test_secret_bundles_by_secret_name(env: dict[str, Any]) -> None:
     for name in ("ok", "other"):
         ids[name] = vaults.create_secret(oci.vault.models.CreateSecretDetails(
             compartment_id=cloud.compartment_id, vault_id=cloud.vault_id,
-            key_id="ocid1.key.oc1..local", secret_name=name,
+            key_id=cloud.key_id, secret_name=name,
             secret_content=oci.vault.models.Base64SecretContentDetails(
                 content_type="BASE64", content="c2VjcmV0"))).data.id
     secrets = dev(env, oci.secrets.SecretsClient)

@@ -192,7 +192,7 @@ def test_resource_principal_and_default_endpoints(cloud: LocalCloud, management,
     vaults = cloud.client(oci.vault.VaultsClient)
     secret = vaults.create_secret(oci.vault.models.CreateSecretDetails(
         compartment_id=cloud.compartment_id, vault_id=cloud.vault_id, secret_name="pw",
-        key_id="ocid1.key.oc1..local", secret_content=oci.vault.models.Base64SecretContentDetails(
+        key_id=cloud.key_id, secret_content=oci.vault.models.Base64SecretContentDetails(
             content_type="BASE64", content=base64.b64encode(b"hunter2").decode()))).data
     cloud.images.put(IMAGE, APPS, "ocifn:app")
     fn = create_function(management, application)

@@ -77,6 +77,9 @@ def test_app_error_is_visible_in_logs_and_events(cloud: LocalCloud, state_dir: P
     entries = wait_for(lambda: [e for e in lines() if e["level"] == "warning"
                                 and e["message"] == "not a report: bad.csv.gz"], timeout=30)
     assert entries[0]["callId"]
+    # The delivery names the call whose lines these are.
+    assert delivered["callId"] == entries[0]["callId"]
+    assert delivered["callId"][-8:] in shown.output
     assert entries[0]["application"] == "events"
     everything = lines()
     assert any(e["line"] == "looking at bad.csv.gz" for e in everything)  # stdout too

@@ -53,7 +53,7 @@ def test_cli_uploads_an_object_and_reads_a_secret(cloud: LocalCloud, tmp_path: P
 
     secret = run(cloud, "vault", "secret", "create-base64", "--compartment-id",
                  cloud.compartment_id, "--vault-id", cloud.vault_id, "--key-id",
-                 "ocid1.key.oc1..local", "--secret-name", "smtp-password",
+                 cloud.key_id, "--secret-name", "smtp-password",
                  "--secret-content-content", base64.b64encode(b"p4ss").decode())["data"]
     bundle = run(cloud, "secrets", "secret-bundle", "get", "--secret-id", secret["id"])["data"]
     assert base64.b64decode(bundle["secret-bundle-content"]["content"]) == b"p4ss"

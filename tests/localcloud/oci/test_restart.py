@@ -24,7 +24,7 @@ def test_state_survives_restart(state_dir: Path, tmp_path: Path) -> None:
         secret = first.client(oci.vault.VaultsClient).create_secret(
             oci.vault.models.CreateSecretDetails(
                 compartment_id=first.compartment_id, vault_id=first.vault_id,
-                secret_name="kept", key_id="ocid1.key.oc1..local",
+                secret_name="kept", key_id=first.key_id,
                 secret_content=oci.vault.models.Base64SecretContentDetails(
                     content_type="BASE64", content=base64.b64encode(b"v1").decode()))).data
         first.images.put(IMAGE, APPS, "ocifn:app")

@@ -32,7 +32,7 @@ def create(cloud: LocalCloud, vaults: oci.vault.VaultsClient, secret_name: str, 
            **kw: object) -> oci.vault.models.Secret:
     return vaults.create_secret(CreateSecretDetails(
         compartment_id=cloud.compartment_id, vault_id=cloud.vault_id, secret_name=secret_name,
-        key_id="ocid1.key.oc1..local",
+        key_id=cloud.key_id,
         secret_content=Base64SecretContentDetails(content_type="BASE64", content=b64(value),
                                                   **kw))).data
 
@@ -102,7 +102,7 @@ def test_list_and_errors(cloud: LocalCloud, clients) -> None:  # type: ignore[no
     with pytest.raises(oci.exceptions.ServiceError) as info:
         vaults.create_secret(CreateSecretDetails(
             compartment_id=cloud.compartment_id, vault_id=cloud.vault_id, secret_name="x",
-            key_id="ocid1.key.oc1..local",
+            key_id=cloud.key_id,
             secret_content=Base64SecretContentDetails(content_type="BASE64",
                                                       content="not base64!")),
             retry_strategy=no_retry())

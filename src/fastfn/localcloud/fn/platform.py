@@ -392,6 +392,10 @@ class FnPlatform:
         if len(response.body) > MAX_BODY_BYTES:
             return platform_error(502, "FunctionInvokeResponseTooLarge",
                                   "function response is over the 6 MB limit")
+        if response.header("Fn-Call-Id") is None:
+            # As Fn answers (`fn invoke --display-call-id` reads it): the call's id, which
+            # its log lines carry too.
+            response.headers.append(("Fn-Call-Id", call_id))
         return response
 
     async def _discard(self, spec: FunctionSpec, instance: FunctionInstance) -> None:

@@ -252,6 +252,13 @@ class LocalCloud:
         return self._svc.identity.vault_id
 
     @property
+    def key_id(self) -> str:
+        """The vault's key (secrets name it as keyId)."""
+        from fastfn.localcloud.oci.kms import default_key_id
+
+        return default_key_id(self._svc.identity)
+
+    @property
     def region(self) -> str:
         return self._svc.identity.region
 
@@ -334,6 +341,7 @@ def event_deliveries(state_dir: Path, state: str | None = None) -> list[dict[str
 def config_text(state_dir: Path) -> str:
     """`fastfn cloud config`: the settings that point the oci SDK and CLI at the cloud."""
     from fastfn.localcloud.oci.core.auth import fingerprint, load_or_create_key
+    from fastfn.localcloud.oci.kms import default_key_id
 
     state_dir = Path(state_dir)
     identity = CloudIdentity.load_or_create(state_dir)
@@ -352,6 +360,7 @@ def config_text(state_dir: Path) -> str:
         f"# compartment:    {identity.compartment_id}",
         f"# namespace:      {identity.namespace}",
         f"# vault:          {identity.vault_id}",
+        f"# key:            {default_key_id(identity)}",
         f"# region:         {identity.region}",
         "#",
         "# oci SDK and CLI config (profile DEFAULT):",

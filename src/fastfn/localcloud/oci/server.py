@@ -1,9 +1,11 @@
 """The local cloud's HTTP server: one Starlette app serving every service's REST API.
 
 Services are told apart by path, as their API versions and resource names do not clash
-(`/n/...` Object Storage, `/20180608/secrets` Vault, `/20190301/secretbundles` Secrets,
+(`/n/...` Object Storage, `/20180608/secrets` Vault, `/20180608/{vaults,keys}` KMS (every
+vault's management endpoint is this server), `/20190301/secretbundles` Secrets,
 `/20181201|20260325/{applications,functions}` Functions, `/20181201/rules` Events,
-`/20170115/loadBalancers` Load Balancer,
+`/20170115/loadBalancers` Load Balancer, `/20200531/...` Logging, `/20190909/search`
+Logging Search,
 `/20160918/...` Identity, Virtual Network, Compute and Container Registry;
 `/v2/...` the registry's manifests). Every request except the health check must carry
 a valid OCI HTTP signature.
@@ -64,8 +66,15 @@ from fastfn.localcloud.oci.identity import permissions as identity_rules
 from fastfn.localcloud.oci.identity.api import IdentityApi
 from fastfn.localcloud.oci.identity.policies import CreatedIam, build_identities
 from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.kms import permissions as kms_rules
+from fastfn.localcloud.oci.kms.api import KmsApi
+from fastfn.localcloud.oci.kms.backend import Kms
+from fastfn.localcloud.oci.kms.models import secret_keys
 from fastfn.localcloud.oci.loadbalancer import permissions as loadbalancer_rules
 from fastfn.localcloud.oci.loadbalancer.api import LoadBalancers
+from fastfn.localcloud.oci.logging import permissions as logging_rules
+from fastfn.localcloud.oci.logging.api import LoggingApi
+from fastfn.localcloud.oci.logging.backend import Logging
 from fastfn.localcloud.oci.network import permissions as network_rules
 from fastfn.localcloud.oci.network.api import NetworkApi
 from fastfn.localcloud.oci.objectstorage import permissions as objectstorage_rules
@@ -194,7 +203,9 @@ class CloudServices:
         self.objectstorage = ObjectStorage(self.ctx)
         # Built in dependency order, each given what it reads from the others: the
         # tenancy's vaults and subnets, the functions that events invoke.
-        self.secrets = Secrets(self.ctx, vault_ids=self.tenancy.vault_ids)
+        self.kms = Kms(self.ctx, self.tenancy.by_kind["vault"], self.tenancy.by_kind["key"])
+        self.secrets = Secrets(self.ctx, vault_ids=self.tenancy.vault_ids,
+                               keys=secret_keys(self.tenancy.by_kind["key"]))
         self.functions = Functions(self.ctx, self.images, self.tokens,
                                    subnet_ids=self.tenancy.subnet_ids,
                                    max_instances=max_instances)
@@ -215,9 +226,13 @@ class CloudServices:
         identity = IdentityApi(self.tenancy, self.created_iam)
         network = NetworkApi(self.tenancy)
         artifacts = ArtifactsApi(self.tenancy, self.images)
+        kms = KmsApi(self.kms)
+        logging_api = LoggingApi(Logging(self.ctx))
         services: list[tuple[Any, Any, dict[str, Any]]] = [
             (self.objectstorage, self.objectstorage.routes(), objectstorage_rules.RULES),
             (self.secrets, self.secrets.routes(), secrets_rules.RULES),
+            (kms, kms.routes(), kms_rules.RULES),
+            (logging_api, logging_api.routes(), logging_rules.RULES),
             (self.functions, self.functions.routes(), functions_rules.RULES),
             (self.events, self.events.routes(), events_rules.RULES),
             (self.instance_configurations, self.instance_configurations.routes(),

@@ -26,8 +26,8 @@ snake_case; resources refer to each other by name. Example (seed 001's recorded 
         compartment: Sandbox
         statements:
           - Allow group CI-CD-Deployers to manage functions-family in compartment Sandbox
-    vaults:
-      - {name: main, compartment: Sandbox}
+    vaults:       # each with its keys (default: one AES key named after the vault)
+      - {name: main, compartment: Sandbox, keys: [{name: main-key}]}
     container_repositories:       # others appear in the root compartment on first push
       - {name: hello-world-app/postgres-inserter, compartment: Sandbox}
     container_image_signatures:   # by image ref; the signature list the doctor reads
@@ -72,6 +72,13 @@ from typing import Any
 from fastfn.localcloud.oci.core.auth import ApiKey, fingerprint
 from fastfn.localcloud.oci.core.context import CloudContext
 from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.kms.models import (
+    DEFAULT_KEY_NAME,
+    KeySpecError,
+    default_key_id,
+    key_doc,
+    vault_doc,
+)
 from fastfn.localcloud.oci.network.build import TenancyFileError, build_vcn, camel
 
 __all__ = ["Tenancy", "TenancyFileError", "region_key"]
@@ -95,8 +102,8 @@ def _oracle_services(region: str, key: str) -> list[dict[str, Any]]:
 class Tenancy:
     """The read-only identity and network resources, by kind."""
 
-    KINDS = ("compartment", "user", "group", "dynamicGroup", "policy", "vault", "vcn",
-             "subnet", "routeTable", "serviceGateway", "natGateway", "internetGateway",
+    KINDS = ("compartment", "user", "group", "dynamicGroup", "policy", "vault", "key",
+             "vcn", "subnet", "routeTable", "serviceGateway", "natGateway", "internetGateway",
              "securityList", "networkSecurityGroup", "service", "containerRepository")
 
     def __init__(self, ctx: CloudContext) -> None:
@@ -227,6 +234,7 @@ class Tenancy:
             self.by_kind["group"].append(group)
             self.members[group["id"]] = [
                 self._user_id(ref, f"groups[{i}].members") for ref in spec.get("members") or []]
+        self._add_administrator()
         for i, spec in enumerate(data.get("dynamic_groups") or []):
             where = f"dynamic_groups[{i}]"
             if not spec.get("matching_rule"):
@@ -252,11 +260,7 @@ class Tenancy:
             dict(s) for s in data.get("container_image_signatures") or []
             if isinstance(s, dict)]
 
-        self.by_kind["vault"].append({"id": identity.vault_id, "displayName": "local",
-                                      "compartmentId": identity.compartment_id})
-        for i, spec in enumerate(data.get("vaults") or []):
-            doc = self._base("vault", spec, f"vaults[{i}]", displayName=spec.get("name"))
-            self.by_kind["vault"].append(doc)
+        self._build_vaults(data.get("vaults") or [])
 
         # A public subnet that can reach the registry, as a console-made VCN has.
         default_vcn = {"name": "local-vcn", "compartment": identity.compartment_id,
@@ -274,6 +278,69 @@ class Tenancy:
 
         self.ctx.compartment_names = {c["id"]: c["name"] for c in self.by_kind["compartment"]}
         self.ctx.compartment_names[root] = self.tenancy["name"]
+
+    def _add_administrator(self) -> None:
+        """The cloud's own user (the key `fastfn cloud config` exports), a member of the
+        tenancy's Administrators group as the user who created a tenancy is."""
+        identity = self.ctx.identity
+        root = identity.tenancy_id
+        self.by_kind["user"].append({
+            "id": identity.user_id, "compartmentId": root, "name": "fastfn-local-admin",
+            "description": "The local cloud's administrator", "lifecycleState": "ACTIVE",
+            "timeCreated": self.stamp, "isMfaActivated": False, "emailVerified": False,
+            "freeformTags": {}, "definedTags": {},
+            "capabilities": {"canUseConsolePassword": False, "canUseApiKeys": True,
+                             "canUseAuthTokens": True, "canUseSmtpCredentials": True,
+                             "canUseCustomerSecretKeys": True}})
+        admins = next((g for g in self.by_kind["group"] if g["name"] == "Administrators"),
+                      None)
+        if admins is None:
+            admins = {"id": self._id("group", {}, "Administrators"), "compartmentId": root,
+                      "name": "Administrators", "lifecycleState": "ACTIVE",
+                      "description": "Administrators", "timeCreated": self.stamp,
+                      "freeformTags": {}, "definedTags": {}}
+            self.by_kind["group"].append(admins)
+        self.members.setdefault(admins["id"], []).append(identity.user_id)
+
+    def memberships(self) -> list[dict[str, Any]]:
+        """UserGroupMembership documents, one per (group, user)."""
+        root = self.ctx.identity.tenancy_id
+        return [{"id": ocid("groupmembership", "", seed=f"{root}/{group}/{user}"),
+                 "compartmentId": root, "groupId": group, "userId": user,
+                 "timeCreated": self.stamp, "lifecycleState": "ACTIVE"}
+                for group, users in self.members.items() for user in users]
+
+    def _build_vaults(self, specs: list[Any]) -> None:
+        """KMS vaults and their keys: the cloud's own vault with its key, then the file's
+        (each with the keys it lists, or one named after it)."""
+        identity = self.ctx.identity
+        own = vault_doc(identity.vault_id, identity.compartment_id, "local", self.stamp)
+        self.by_kind["vault"].append(own)
+        self.by_kind["key"].append(key_doc(default_key_id(identity), own,
+                                           {"name": DEFAULT_KEY_NAME}, self.stamp, "vault"))
+        for i, spec in enumerate(specs):
+            where = f"vaults[{i}]"
+            base = self._base("vault", spec, where, skip=("keys",))
+            vault = vault_doc(base["id"], base["compartmentId"], str(spec["name"]),
+                              self.stamp, spec)
+            self.by_kind["vault"].append(vault)
+            keys = spec.get("keys") or [{"name": spec["name"]}]
+            if not isinstance(keys, list):
+                raise TenancyFileError(f"{where}.keys: must be a list")
+            for j, key in enumerate(keys):
+                key_where = f"{where}.keys[{j}]"
+                if not isinstance(key, dict) or not key.get("name"):
+                    raise TenancyFileError(f"{key_where}: every entry needs a name")
+                key = {**key, "compartment_id": self._compartment_id(
+                    key["compartment"], key_where) if key.get("compartment")
+                    else vault["compartmentId"]}
+                key_id = str(key.get("id") or self._id("key", key, vault["id"],
+                                                       str(key["name"])))
+                try:
+                    self.by_kind["key"].append(key_doc(key_id, vault, key, self.stamp,
+                                                       key_where))
+                except KeySpecError as exc:
+                    raise TenancyFileError(str(exc)) from None
 
     @property
     def vault_ids(self) -> frozenset[str]:

@@ -11,7 +11,14 @@ from starlette.routing import Route
 
 from fastfn.localcloud.oci.core.errors import invalid, missing, not_found
 from fastfn.localcloud.oci.core.ids import ocid
-from fastfn.localcloud.oci.core.listing import docs_get, docs_list, drop_none, narrow, paginated
+from fastfn.localcloud.oci.core.listing import (
+    docs_get,
+    docs_list,
+    drop_none,
+    filter_by,
+    narrow,
+    paginated,
+)
 from fastfn.localcloud.oci.core.wire import Wire, empty_response, json_response, parse_body
 from fastfn.localcloud.oci.identity.policies import (
     DYNAMIC_GROUP,
@@ -166,6 +173,29 @@ class IdentityApi:
         return json_response(request, [{"regionKey": region_key(region), "regionName": region,
                                         "status": "READY", "isHomeRegion": True}])
 
+    async def list_regions(self, request: Request) -> Response:
+        import oci.regions  # the region table the SDK ships; only read here
+
+        names = sorted({name for key, name in oci.regions.REGIONS_SHORT_NAMES.items()
+                        if len(key) == 3} | {self.tenancy.ctx.identity.region})
+        return json_response(request, [{"key": region_key(n), "name": n} for n in names])
+
+    async def list_memberships(self, request: Request) -> Response:
+        q = request.query_params
+        if not q.get("compartmentId"):
+            raise missing("compartmentId")
+        if q["compartmentId"] != self.tenancy.tenancy["id"]:
+            raise invalid("compartmentId must be the tenancy's OCID (the root compartment).")
+        found = filter_by(self.tenancy.memberships(), q,
+                          {"userId": "userId", "groupId": "groupId"})
+        return paginated(request, found)
+
+    async def get_membership(self, request: Request) -> Response:
+        for doc in self.tenancy.memberships():
+            if doc["id"] == request.path_params["id"]:
+                return json_response(request, doc)
+        raise not_found("user group membership")
+
     async def availability_domains(self, request: Request) -> Response:
         if not request.query_params.get("compartmentId"):
             raise missing("compartmentId")
@@ -180,6 +210,9 @@ class IdentityApi:
             Route(V + "/tenancies/{id}", self.get_tenancy, methods=["GET"]),
             Route(V + "/tenancies/{id}/regionSubscriptions", self.region_subscriptions,
                   methods=["GET"]),
+            Route(V + "/regions", self.list_regions, methods=["GET"]),
+            Route(V + "/userGroupMemberships", self.list_memberships, methods=["GET"]),
+            Route(V + "/userGroupMemberships/{id}", self.get_membership, methods=["GET"]),
             Route(V + "/availabilityDomains", self.availability_domains, methods=["GET"]),
             Route(V + "/availabilityDomains/", self.availability_domains, methods=["GET"]),
             Route(V + "/compartments/{id}", self.get_compartment, methods=["GET"]),

@@ -2,7 +2,7 @@
 for IAM"). The tenancy, users, groups, dynamic groups and policies live in the root
 compartment; a compartment's own reads are checked in its parent. Denials are 404
 NotAuthorizedOrNotFound. ListAvailabilityDomains and ListRegionSubscriptions are checked as
-TENANCY_INSPECT (unverified).
+TENANCY_INSPECT (unverified). ListRegions needs no permission (any authenticated caller).
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ RULES: dict[str, Rule] = {
     f"GET {V}/tenancies/{{id}}": Rule("GetTenancy", "tenancies", ("TENANCY_INSPECT",), _root),
     f"GET {V}/tenancies/{{id}}/regionSubscriptions": Rule(
         "ListRegionSubscriptions", "tenancies", ("TENANCY_INSPECT",), _root),
+    f"GET {V}/regions": Rule("ListRegions", "tenancies", (), None),
+    f"GET {V}/userGroupMemberships": Rule("ListUserGroupMemberships", "groups",
+                                          ("GROUP_INSPECT",), in_query()),
+    f"GET {V}/userGroupMemberships/{{id}}": Rule("GetUserGroupMembership", "groups",
+                                                 ("GROUP_INSPECT",), _root),
     f"GET {V}/availabilityDomains": Rule("ListAvailabilityDomains", "tenancies",
                                          ("TENANCY_INSPECT",), _root),
     f"GET {V}/availabilityDomains/": Rule("ListAvailabilityDomains", "tenancies",

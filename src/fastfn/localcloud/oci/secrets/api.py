@@ -9,7 +9,7 @@ real service returns it. Secret contents never go to the log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -28,19 +28,24 @@ from fastfn.localcloud.oci.secrets.models import (
     STAGES,
     VERSION,
     CreateSecretDetails,
+    ScheduleSecretDeletionDetails,
     SecretContentDetails,
     UpdateSecretDetails,
     _check_content,
     _version_key,
+    deletion_time,
 )
 
 log = logging.getLogger("fastfn.localcloud.oci.secrets")
 
 
 class Secrets:
-    def __init__(self, ctx: CloudContext, vault_ids: Collection[str]) -> None:
+    def __init__(self, ctx: CloudContext, vault_ids: Collection[str],
+                 keys: Mapping[str, str]) -> None:
+        """`keys`: the keys secrets may be encrypted with (enabled AES), id -> vault id."""
         self.ctx = ctx
         self.vault_ids = vault_ids
+        self.keys = keys
 
     @property
     def store(self) -> Store:
@@ -100,12 +105,15 @@ class Secrets:
     async def create_secret(self, request: Request) -> Response:
         details = await parse_body(request, CreateSecretDetails)
         _check_content(details.secret_content)
-        if details.vault_id not in self.vault_ids:
-            raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
-                           f"Vault {details.vault_id} not found.")
         if not self.ctx.compartment_exists(details.compartment_id):
-            raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
-                           f"Compartment {details.compartment_id} not found.")
+            raise _related("compartmentId", f"Compartment {details.compartment_id}")
+        if details.vault_id not in self.vault_ids:
+            raise _related("vaultId", f"Vault {details.vault_id}")
+        key_vault = self.keys.get(details.key_id)
+        if key_vault is None:
+            raise _related("keyId", f"Key {details.key_id} (an enabled AES key)")
+        if key_vault != details.vault_id:
+            raise invalid(f"keyId: key {details.key_id} is not in vault {details.vault_id}.")
         secret = {
             "id": ocid("vaultsecret", self.ctx.identity.region),
             "compartmentId": details.compartment_id, "secretName": details.secret_name,
@@ -184,12 +192,31 @@ class Secrets:
         return json_response(request, _version_summary(version))
 
     async def schedule_deletion(self, request: Request) -> Response:
+        details = (await parse_body(request, ScheduleSecretDeletionDetails)
+                   if (await request.body()).strip() else ScheduleSecretDeletionDetails())
+        when = deletion_time(details.time_of_deletion)
         with self.store.transaction() as store:
             secret = self._secret(request.path_params["id"])
+            if secret["lifecycleState"] != "ACTIVE":
+                raise conflict(f"The secret is {secret['lifecycleState']}.")
             secret["lifecycleState"] = "PENDING_DELETION"
-            secret["timeOfDeletion"] = rfc3339(now())
+            secret["timeOfDeletion"] = rfc3339(when)
             store.put(SECRET, secret["id"], secret, parent=secret["compartmentId"],
                       name=secret["secretName"])
+        log.info("secret deletion scheduled", extra={"secret_id": secret["id"]})
+        return empty_response(request, 200)
+
+    async def cancel_deletion(self, request: Request) -> Response:
+        with self.store.transaction() as store:
+            secret = self._secret(request.path_params["id"])
+            if secret["lifecycleState"] != "PENDING_DELETION":
+                raise conflict(f"The secret is {secret['lifecycleState']}, not "
+                               "PENDING_DELETION.")
+            secret["lifecycleState"] = "ACTIVE"
+            secret.pop("timeOfDeletion", None)
+            store.put(SECRET, secret["id"], secret, parent=secret["compartmentId"],
+                      name=secret["secretName"])
+        log.info("secret deletion cancelled", extra={"secret_id": secret["id"]})
         return empty_response(request, 200)
 
     # -- Secrets API (bundles) -------------------------------------------------------------
@@ -259,12 +286,17 @@ class Secrets:
             Route(v + "/{id}/version/{number}", self.get_secret_version, methods=["GET"]),
             Route(v + "/{id}/actions/scheduleDeletion", self.schedule_deletion,
                   methods=["POST"]),
+            Route(v + "/{id}/actions/cancelDeletion", self.cancel_deletion,
+                  methods=["POST"]),
             Route(s + "/actions/getByName", self.get_secret_bundle_by_name, methods=["POST"]),
             Route(s + "/{id}", self.get_secret_bundle, methods=["GET"]),
             Route(s + "/{id}/versions", self.list_bundle_versions, methods=["GET"]),
         ]
 
 
+def _related(field: str, what: str) -> OCIError:
+    return OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
+                    f"{field}: {what} not found or not authorized.")
 
 
 def _version_summary(v: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,8 @@ RULES: dict[str, Rule] = {
                                                ("SECRET_READ",), _secret),
     f"POST {V}/{{id}}/actions/scheduleDeletion": Rule("ScheduleSecretDeletion", "secrets",
                                                       ("SECRET_DELETE",), _secret),
+    f"POST {V}/{{id}}/actions/cancelDeletion": Rule("CancelSecretDeletion", "secrets",
+                                                    ("SECRET_DELETE",), _secret),
     f"POST {S}/actions/getByName": Rule("GetSecretBundleByName", "secret-bundles",
                                         ("SECRET_BUNDLE_READ",), _by_name),
     f"GET {S}/{{id}}": Rule("GetSecretBundle", "secret-bundles", ("SECRET_BUNDLE_READ",),
