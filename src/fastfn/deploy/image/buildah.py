@@ -6,8 +6,9 @@
 
 `build_image` writes the generated Dockerfile (`deploy/container.py`) into the cache and
 runs `buildah bud --isolation chroot --layers` with the service directory as context
-(its `.dockerignore` honoured; without one, `DEFAULT_IGNORE`), `BASE_IMAGE` set to the
-Debian-built base and pip pointed at the wheelhouse mounted read-only for RUN steps.
+(its `.dockerignore` honoured; without one, `DEFAULT_IGNORE`; `.fastfn/` never),
+`BASE_IMAGE` set to the Debian-built base and pip pointed at the wheelhouse mounted
+read-only for RUN steps.
 Layers are cached by buildah: an unchanged service reuses every step (`cached_steps`
 counts buildah's "Using cache" lines).
 
@@ -38,6 +39,7 @@ log = logging.getLogger("fastfn.deploy.image")
 
 DEFAULT_IGNORE = (".fastfn", ".git", ".venv", "venv", "__pycache__", "*.pyc",
                   ".pytest_cache", "Dockerfile", ".dockerignore")
+ALWAYS_IGNORE = (".fastfn",)
 _STEP = re.compile(r"^(\[\d+/\d+\] )?STEP \d+/\d+: ")
 _CACHED = re.compile(r"^(\[\d+/\d+\] )?--> Using cache ")
 
@@ -105,6 +107,16 @@ def inspect_image(reference: str) -> dict[str, object]:
             "manifest": json.loads(data["Manifest"])}
 
 
+def _ignore_file(service_dir: Path, files: Path) -> Path:
+    """The service's `.dockerignore` (else `DEFAULT_IGNORE`), always with `.fastfn`
+    appended: deploy state and locks are written there while a deploy builds."""
+    own = service_dir / ".dockerignore"
+    lines = own.read_text().splitlines() if own.is_file() else list(DEFAULT_IGNORE)
+    ignore = files / "dockerignore"
+    ignore.write_text("\n".join([*lines, *ALWAYS_IGNORE]) + "\n")
+    return ignore
+
+
 def _platform_build(service_dir: Path, manifest: Manifest, reference: str, arch: str,
                     cache_dir: Path, on_line: LineSink | None) -> tuple[PlatformImage, str]:
     base = ensure_base(BaseSpec(arch=arch), on_line=on_line)
@@ -120,10 +132,7 @@ def _platform_build(service_dir: Path, manifest: Manifest, reference: str, arch:
             "--build-arg", f"PIP_INSTALL_OPTIONS=--no-index --find-links "
                            f"/wheels/{house.digest}",
             "--volume", f"{house.path}:/wheels/{house.digest}:ro"]
-    if not (service_dir / ".dockerignore").is_file():
-        ignore = files / "dockerignore"
-        ignore.write_text("\n".join(DEFAULT_IGNORE) + "\n")
-        argv += ["--ignorefile", str(ignore)]
+    argv += ["--ignorefile", str(_ignore_file(service_dir, files))]
     steps = cached = 0
 
     def line(text: str) -> None:
