@@ -118,7 +118,8 @@ def _ignore_file(service_dir: Path, files: Path) -> Path:
 
 
 def _platform_build(service_dir: Path, manifest: Manifest, reference: str, arch: str,
-                    cache_dir: Path, on_line: LineSink | None) -> tuple[PlatformImage, str]:
+                    cache_dir: Path, on_line: LineSink | None,
+                    no_cache: bool = False) -> tuple[PlatformImage, str]:
     base = ensure_base(BaseSpec(arch=arch), on_line=on_line)
     house = ensure_wheelhouse(service_dir / "requirements.txt", python=base.python,
                               arch=arch, cache_dir=cache_dir, on_line=on_line)
@@ -133,6 +134,8 @@ def _platform_build(service_dir: Path, manifest: Manifest, reference: str, arch:
                            f"/wheels/{house.digest}",
             "--volume", f"{house.path}:/wheels/{house.digest}:ro"]
     argv += ["--ignorefile", str(_ignore_file(service_dir, files))]
+    if no_cache:
+        argv.append("--no-cache")
     steps = cached = 0
 
     def line(text: str) -> None:
@@ -159,7 +162,7 @@ def _platform_build(service_dir: Path, manifest: Manifest, reference: str, arch:
 
 def build_image(service_dir: Path, manifest: Manifest, reference: str, *,
                 stage: str | None = None, cache_dir: Path | None = None,
-                on_line: LineSink | None = None) -> ImageBuild:
+                on_line: LineSink | None = None, no_cache: bool = False) -> ImageBuild:
     """Build the service's image for its shape's architectures; see the module doc."""
     service_dir = Path(service_dir).resolve()
     cache_dir = Path(cache_dir or default_cache_dir())
@@ -178,7 +181,7 @@ def build_image(service_dir: Path, manifest: Manifest, reference: str, *,
     for arch in runnable:
         target = f"{reference}-{arch}" if is_index else reference
         image, python = _platform_build(service_dir, manifest, target, arch, cache_dir,
-                                        on_line)
+                                        on_line, no_cache)
         images.append(image)
     if is_index:
         _manifest_list(reference, [image.image_id for image in images])
