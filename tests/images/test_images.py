@@ -5,6 +5,8 @@ then `fastfn deploy --set build=image` against the local cloud."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +24,13 @@ from fastfn.deploy.image.buildah import (
     push_image,
     remote_manifest,
 )
-from fastfn.deploy.image.tools import ImageToolError
+from fastfn.deploy.image.tools import ImageToolError, can_run
 from fastfn.localcloud.oci import LocalCloud
 from fastfn.localcloud.registry import LocalRegistry, local_reference
 from fastfn.manifest import load
 
 pytestmark = pytest.mark.slow
+SERVICE = Path(__file__).parent / "service"
 
 
 @pytest.fixture
@@ -129,3 +132,29 @@ def test_build_then_deploy_puts_the_image_into_the_local_registry(
         served = remote_manifest(f"{cloud.registry.address}/fastfn/hello:default",
                                  raw=False)
         assert fn.source_details.image_digest == served["Digest"] == out["pushed"].rsplit("@", 1)[1]
+
+
+def test_x86_arm_shape_gives_an_index_of_what_this_machine_can_build(
+        base: BaseImage, tmp_path: Path, registry: LocalRegistry) -> None:
+    service = tmp_path / "hello"
+    shutil.copytree(SERVICE, service)
+    manifest_file = service / "fastfn.yaml"
+    manifest_file.write_text(manifest_file.read_text().replace("GENERIC_X86",
+                                                               "GENERIC_X86_ARM"))
+    built = build_image(service, load(service), f"localhost/fastfn-test/multi-{os.getpid()}:t")
+    assert built.is_index
+    if can_run("arm64"):
+        assert built.platforms == ("linux/amd64", "linux/arm64")
+    else:  # no binfmt/qemu-user here: the limit is stated, the index still correct
+        assert built.platforms == ("linux/amd64",)
+        assert any("qemu-user-static" in warning for warning in built.warnings)
+    destination = f"{registry.address}/ns/multi:1"
+    pushed = push_image(built.reference, destination, is_index=True)
+    index = remote_manifest(destination)
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    platforms = [f"{m['platform']['os']}/{m['platform']['architecture']}"  # type: ignore[index]
+                 for m in index["manifests"]]  # type: ignore[union-attr]
+    assert tuple(platforms) == built.platforms
+    digest = pushed.rsplit("@", 1)[1]
+    by_digest = remote_manifest(f"{registry.address}/ns/multi@{digest}")
+    assert by_digest["manifests"] == index["manifests"]
