@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,8 +48,26 @@ def service_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tag() -> str:
-    return f"localhost/fastfn-test/hello-{os.getpid()}:t"
+def tag() -> Iterator[str]:
+    name = f"localhost/fastfn-test/hello-{os.getpid()}:t"
+    yield name
+    untag(name)
+
+
+@pytest.fixture
+def drop_names() -> Iterator[list[str]]:
+    """Image names a test made, dropped when it ends."""
+    names: list[str] = []
+    yield names
+    untag(*names)
+
+
+def untag(*names: str) -> None:
+    """Drop the test's names (the layers stay in buildah's cache for the next run)."""
+    for name in names:
+        subprocess.run(["buildah", "rmi", name], check=False, capture_output=True)
+        subprocess.run(["buildah", "manifest", "rm", name], check=False,
+                       capture_output=True)
 
 
 @pytest.fixture(scope="session")

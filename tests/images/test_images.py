@@ -135,13 +135,16 @@ def test_build_then_deploy_puts_the_image_into_the_local_registry(
 
 
 def test_x86_arm_shape_gives_an_index_of_what_this_machine_can_build(
-        base: BaseImage, tmp_path: Path, registry: LocalRegistry) -> None:
+        base: BaseImage, tmp_path: Path, registry: LocalRegistry,
+        drop_names: list[str]) -> None:
     service = tmp_path / "hello"
     shutil.copytree(SERVICE, service)
     manifest_file = service / "fastfn.yaml"
     manifest_file.write_text(manifest_file.read_text().replace("GENERIC_X86",
                                                                "GENERIC_X86_ARM"))
-    built = build_image(service, load(service), f"localhost/fastfn-test/multi-{os.getpid()}:t")
+    name = f"localhost/fastfn-test/multi-{os.getpid()}:t"
+    drop_names += [name, f"{name}-amd64", f"{name}-arm64"]
+    built = build_image(service, load(service), name)
     assert built.is_index
     if can_run("arm64"):
         assert built.platforms == ("linux/amd64", "linux/arm64")
