@@ -12,6 +12,13 @@ command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)  # actionlint ch
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)  # the demo shows curl
 # The VM log file's rotation is tested with Debian's real logrotate.
 command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || need_apt+=(logrotate)
+# Container images without a Docker daemon (`fastfn build`, the local OCIR): the base from
+# Debian packages (mmdebstrap), buildah/umoci/skopeo for images, crun to run them, the
+# CNCF registry, and uidmap for rootless user namespaces.
+for tool in mmdebstrap buildah umoci crun skopeo docker-registry; do
+  command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
+done
+command -v newuidmap >/dev/null 2>&1 || need_apt+=(uidmap)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"

@@ -30,7 +30,8 @@ def test_runs_fastfn_serve_as_uid_1000_with_compiled_bytecode():
     assert lines[-1] == 'CMD ["fastfn", "serve", "service.main:api"]'
     assert "USER 1000:1000" in lines
     assert any("compileall" in line for line in lines)
-    assert "FROM --platform=linux/amd64 python:3.12-slim-bookworm AS build" in lines
+    assert "ARG BASE_IMAGE=python:3.12-slim-bookworm" in lines
+    assert "FROM --platform=linux/amd64 ${BASE_IMAGE} AS build" in lines
     # Nothing runs as root after the switch to uid 1000.
     assert lines.index("USER 1000:1000") > max(i for i, line in enumerate(lines) if "RUN" in line)
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastfn.localcloud.oci.core.context import CloudIdentity
 from fastfn.localcloud.oci.core.files import replace_atomically
@@ -28,6 +28,9 @@ from fastfn.localcloud.oci.images import ImageStore
 from fastfn.localcloud.oci.principals import proxy_environment
 from fastfn.localcloud.oci.proxy import ConnectProxy, LocalCA
 from fastfn.localcloud.oci.server import CloudServices
+
+if TYPE_CHECKING:
+    from fastfn.localcloud.registry import LocalRegistry
 
 log = logging.getLogger("fastfn.localcloud.oci")
 
@@ -59,10 +62,12 @@ class _Runner:
 
     def __init__(self, services: CloudServices, host: str, port: int,
                  proxy_port: int | None,
-                 on_ready: Callable[[dict[str, str]], None] | None = None) -> None:
+                 on_ready: Callable[[dict[str, str]], None] | None = None,
+                 registry: str = "") -> None:
         import uvicorn
 
         self.on_ready = on_ready
+        self.registry = registry  # host:port of the local OCIR, "" when none
         self.services = services
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -83,7 +88,7 @@ class _Runner:
             self.proxy = ConnectProxy(self.ca, self.host, self.port)
             bound = await self.proxy.start(self.host, self.proxy_port)
             self.services.ctx.proxy_url = f"http://{self.host}:{bound}"
-        _write_running(self.services)
+        _write_running(self.services, self.registry)
         announce = asyncio.create_task(self._announce())
         try:
             await self.server.serve(sockets=[self.sock])
@@ -107,8 +112,11 @@ class _Runner:
         while not self.server.started:
             await asyncio.sleep(0.01)
         if self.on_ready is not None:
-            self.on_ready({"endpoint": self.services.ctx.endpoint,
-                           "proxy": self.services.ctx.proxy_url})
+            urls = {"endpoint": self.services.ctx.endpoint,
+                    "proxy": self.services.ctx.proxy_url}
+            if self.registry:
+                urls["registry"] = self.registry
+            self.on_ready(urls)
 
 
 def _no_delay_protocol() -> type[Any]:
@@ -150,11 +158,18 @@ def _quiet_exit_server(base: type[Any]) -> type[Any]:
     return Server
 
 
-def _write_running(services: CloudServices) -> None:
+def _write_running(services: CloudServices, registry: str = "") -> None:
     path = services.layout.endpoint_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"endpoint": services.ctx.endpoint,
-                                "proxy": services.ctx.proxy_url, "pid": os.getpid()}))
+                                "proxy": services.ctx.proxy_url, "pid": os.getpid(),
+                                "registry": registry}))
+
+
+def _start_registry(state_dir: Path) -> LocalRegistry:
+    from fastfn.localcloud.registry import LocalRegistry
+
+    return LocalRegistry(StateLayout(state_dir).root / "registry").start()
 
 
 class LocalCloud:
@@ -165,8 +180,10 @@ class LocalCloud:
                  proxy_port: int | None = 0,
                  event_retry_delays: tuple[float, ...] | None = None,
                  max_instances: int = 2, record_operations: bool = False,
-                 enforce: bool | None = None) -> None:
+                 enforce: bool | None = None, registry: bool = False) -> None:
         self.state_dir = Path(state_dir)
+        self._with_registry = registry  # also run the local OCIR (docker-registry)
+        self.registry: LocalRegistry | None = None
         # enforce: None = when a tenancy file is loaded (the default), or forced on/off
         self._args = dict(tenancy_file=tenancy_file, region=region,
                           event_retry_delays=event_retry_delays, max_instances=max_instances,
@@ -181,7 +198,10 @@ class LocalCloud:
 
     def start(self) -> LocalCloud:
         self.services = CloudServices(self.state_dir, **self._args)  # type: ignore[arg-type]
-        self._runner = _Runner(self.services, self._host, self._port, self._proxy_port)
+        if self._with_registry:
+            self.registry = _start_registry(self.state_dir)
+        self._runner = _Runner(self.services, self._host, self._port, self._proxy_port,
+                               registry=self.registry.address if self.registry else "")
         self._thread = threading.Thread(target=self._run, name="fastfn-localcloud-oci",
                                         daemon=True)
         self._thread.start()
@@ -212,6 +232,9 @@ class LocalCloud:
             self._thread = None
         if self.services is not None:
             self.services.close()
+        if self.registry is not None:
+            self.registry.stop()
+            self.registry = None
 
     def __enter__(self) -> LocalCloud:
         return self.start()
@@ -300,15 +323,26 @@ class LocalCloud:
 def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
           proxy_port: int | None = 10001, tenancy_file: Path | None = None,
           on_ready: Callable[[dict[str, str]], None] | None = None,
-          record_operations: bool = False) -> None:
+          record_operations: bool = False, registry: bool = True) -> None:
     """`fastfn cloud up`: serve in the foreground until SIGINT/SIGTERM.
 
     `on_ready` is called once clients can connect, with the endpoint and proxy URLs
     (`config_text(state_dir)` then shows the full settings). Port 0 picks free ports.
+    `registry`: also serve the local OCIR (docker-registry on a free loopback port);
+    when docker-registry is not installed the cloud runs without it and says so.
     """
+    from fastfn.localcloud.registry import RegistryMissing
+
     services = CloudServices(Path(state_dir), tenancy_file=tenancy_file,
                              record_operations=record_operations)
-    runner = _Runner(services, host, port, proxy_port, on_ready)
+    local_registry = None
+    if registry:
+        try:
+            local_registry = _start_registry(services.state_dir)
+        except RegistryMissing as exc:
+            log.warning("%s; images cannot be pushed to this cloud", exc)
+    runner = _Runner(services, host, port, proxy_port, on_ready,
+                     registry=local_registry.address if local_registry else "")
     write_config_file(services.state_dir, services.identity, services.fingerprint)
     try:
         asyncio.run(runner.run())
@@ -316,6 +350,8 @@ def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
         pass
     finally:
         services.close()
+        if local_registry is not None:
+            local_registry.stop()
 
 
 def event_deliveries(state_dir: Path, state: str | None = None) -> list[dict[str, Any]]:
@@ -344,6 +380,7 @@ def config_text(state_dir: Path) -> str:
     running = json.loads(running_path.read_text()) if running_path.exists() else {}
     endpoint = running.get("endpoint") or "http://127.0.0.1:10000 (when `fastfn cloud up` runs)"
     proxy = running.get("proxy") or "http://127.0.0.1:10001"
+    registry = running.get("registry") or "(when `fastfn cloud up` runs)"
     bundle = layout.ca_bundle.resolve()
     return "\n".join([
         "# fastfn local OCI cloud",
@@ -353,6 +390,8 @@ def config_text(state_dir: Path) -> str:
         f"# namespace:      {identity.namespace}",
         f"# vault:          {identity.vault_id}",
         f"# region:         {identity.region}",
+        f"# registry:       {registry} (OCIR's <region>.ocir.io/<namespace>/<repo>"
+        " is <registry>/<namespace>/<repo>; plain HTTP: --tls-verify=false)",
         "#",
         "# oci SDK and CLI config (profile DEFAULT):",
         f"export OCI_CONFIG_FILE={config_path.resolve()}",

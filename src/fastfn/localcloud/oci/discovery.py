@@ -26,6 +26,7 @@ class RunningCloud:
     config_file: Path  # oci config, profile DEFAULT
     ca_bundle: Path  # for REQUESTS_CA_BUNDLE with the proxy
     identity: CloudIdentity
+    registry: str = ""  # host:port of the local OCIR (docker-registry), "" when none
 
     @property
     def compartment_id(self) -> str:
@@ -62,4 +63,5 @@ def running(state_dir: Path) -> RunningCloud | None:
                         proxy_url=str(announced.get("proxy") or ""),
                         pid=int(announced.get("pid") or 0),
                         config_file=layout.oci_config, ca_bundle=layout.ca_bundle,
+                        registry=str(announced.get("registry") or ""),
                         identity=CloudIdentity.load_or_create(layout.root))

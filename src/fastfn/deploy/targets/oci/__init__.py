@@ -24,7 +24,7 @@ def from_options(options: TargetOptions) -> OciFunctionsTarget:
                               "--subnet")
         return oci_target(options.profile, options.compartment, options.subnets,
                           options.image, options.config_file, options.nsgs)
-    return local_cloud_target(options.cloud_state)
+    return local_cloud_target(options.cloud_state, build=options.settings.get("build"))
 
 
 __all__ = ["LocalImageBuilder", "OciFunctionsTarget", "from_options", "local_cloud_target",
