@@ -204,6 +204,14 @@ def test_arm64_only_image_is_refused_on_an_x86_application(images: Images,
         _function(cloud, app_id, "late", "local.ocir.io/fastfnlocal/items-arm:1", {})
     assert refused.value.status == 400
     assert "architecture 'arm64' is incompatible" in refused.value.message
+    # The cloud's /v2 route (what `fastfn doctor` reads) shows the registry's images.
+    from fastfn.doctor.oci.registry import signed_reader
+
+    reader = signed_reader(cloud.config, cloud.endpoint)
+    assert reader.image_config("local.ocir.io", "fastfnlocal/items-arm", "1").platforms == (
+        "linux/arm64",)
+    assert reader.image_config("local.ocir.io", "fastfnlocal/items", "1").command[-2:] == (
+        "serve", "main:app")
     # An unknown tag is the same pull error.
     unknown = _function(cloud, app_id, "unknown", "local.ocir.io/fastfnlocal/items:nope", {})
     assert _invoke(cloud, unknown, BODY)[:2] == (502, "FunctionInvokeImageNotAvailable")
