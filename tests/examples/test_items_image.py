@@ -31,7 +31,8 @@ from fastfn.manifest import load
 
 from support.items import EXAMPLES
 
-pytestmark = pytest.mark.slow
+# Two image builds (buildah, pip from the wheelhouse) and cold pulls: minutes on CI.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 TOOLS = ("buildah", "mmdebstrap", "skopeo", "umoci", "crun", "docker-registry")
 BODY = json.dumps({"name": "pen", "description": "blue"})

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastfn.localcloud.fn.agent_client import ConnectionClosed, FnResponse
+from fastfn.localcloud.fn.image_runtime.bundle import reap_containers
 from fastfn.localcloud.fn.instance import (
     INIT_TIMEOUT_S,
     FunctionInstance,
@@ -112,6 +113,9 @@ class FnPlatform:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.work_dir.glob("i*.pid"):  # instances of a run that was killed
             reap_leftover(leftover)
+            # An image's container is crun's child in a session of its own: the pid file's
+            # group kill does not reach it; crun's state does.
+            reap_containers(leftover.with_suffix(""))
             shutil.rmtree(leftover.with_suffix(""), ignore_errors=True)
         self.max_instances = max_instances
         self.idle_timeout_s = idle_timeout_s

@@ -224,3 +224,15 @@ def _chroot_launch(image: PulledImage, env: dict[str, str], name: str) -> Launch
             "/bin/sh", "-c", script, "sh", workdir, *image.config.argv]
     return Launch(argv=argv, env=process_env, cwd=image.rootfs, socket_dir=host_dir,
                   cleanup=[])
+
+
+def reap_containers(instance_dir: Path) -> None:
+    """Kill and delete what crun still runs from an instance directory (a run of the
+    platform that was killed before it could stop its containers)."""
+    state = instance_dir / "crun"
+    if not state.is_dir() or shutil.which("crun") is None:
+        return
+    for container in state.iterdir():
+        subprocess.run(["crun", "--root", os.fspath(state), "--cgroup-manager=disabled",
+                        "delete", "--force", container.name], capture_output=True,
+                       timeout=30, check=False)
