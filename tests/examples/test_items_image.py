@@ -216,3 +216,21 @@ def test_arm64_only_image_is_refused_on_an_x86_application(images: Images,
     # An unknown tag is the same pull error.
     unknown = _function(cloud, app_id, "unknown", "local.ocir.io/fastfnlocal/items:nope", {})
     assert _invoke(cloud, unknown, BODY)[:2] == (502, "FunctionInvokeImageNotAvailable")
+
+
+def test_chroot_fallback_runs_the_same_image_as_uid_1000(
+        images: Images, items_db: DatabaseLogin, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a kernel that refuses namespaces gets: the unpacked rootfs in a chroot.
+    monkeypatch.setenv("FASTFN_IMAGE_ISOLATION", "chroot")
+    cloud = images.cloud
+    app_id = _application(cloud, "items-chroot")
+    fn = _function(cloud, app_id, "items-chroot", images.items, {"DATABASE_URL": items_db.dsn})
+    status, http_status, body = _invoke(cloud, fn, BODY)
+    assert (status, http_status) == (200, "201"), body
+    platform = cloud.services.functions.platform()  # type: ignore[union-attr]
+    instance = next(i for i in platform.started_instances
+                    if i.spec.fn_id == fn.id and i.alive)
+    assert instance.process is not None
+    status_lines = Path(f"/proc/{instance.process.pid}/status").read_text().splitlines()
+    uid = next(line for line in status_lines if line.startswith("Uid:")).split()[1:]
+    assert uid == ["1000"] * 4

@@ -195,14 +195,18 @@ def prepare_launch(image: PulledImage, env: dict[str, str], instance_dir: Path,
                       env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
                       cwd=instance_dir, socket_dir=socket_dir,
                       cleanup=[[*base, "delete", "--force", name]])
-    return _chroot_launch(image, env, name)
+    return _chroot_launch(image, env, instance_dir, name)
 
 
-def _chroot_launch(image: PulledImage, env: dict[str, str], name: str) -> Launch:
+def _chroot_launch(image: PulledImage, env: dict[str, str], instance_dir: Path,
+                   name: str) -> Launch:
     inside = Path("/tmp/fastfn") / name
     host_dir = image.rootfs / inside.relative_to("/")
     shutil.rmtree(host_dir, ignore_errors=True)
     host_dir.mkdir(parents=True)
+    # The agent dials through a short link: the path inside the rootfs can be longer than
+    # a unix socket path may be.
+    (instance_dir / "iofs").symlink_to(host_dir)
     env = dict(env)
     for path in _host_files(env):
         copy = host_dir / "files" / path.name
@@ -222,8 +226,8 @@ def _chroot_launch(image: PulledImage, env: dict[str, str], name: str) -> Launch
     argv = [shutil.which("chroot") or "/usr/sbin/chroot",
             f"--userspec={FUNCTION_UID}:{FUNCTION_UID}", os.fspath(image.rootfs),
             "/bin/sh", "-c", script, "sh", workdir, *image.config.argv]
-    return Launch(argv=argv, env=process_env, cwd=image.rootfs, socket_dir=host_dir,
-                  cleanup=[])
+    return Launch(argv=argv, env=process_env, cwd=image.rootfs,
+                  socket_dir=instance_dir / "iofs", cleanup=[["rm", "-rf", os.fspath(host_dir)]])
 
 
 def reap_containers(instance_dir: Path) -> None:
