@@ -92,6 +92,12 @@ def _function(cloud: LocalCloud, app_id: str, name: str, image: str,
         source_details=CreateContainerImageFunctionSourceDetails(image=image))).data
 
 
+def _items_config(db: DatabaseLogin) -> dict[str, str]:
+    # The service's own config: DATABASE_URL is the reference `env:ITEMS_DATABASE_URL`.
+    return {**load(EXAMPLES / "items").resolve().function_config(),
+            "ITEMS_DATABASE_URL": db.dsn}
+
+
 def _application(cloud: LocalCloud, name: str, shape: str = "GENERIC_X86") -> str:
     management = cloud.client(oci.functions.FunctionsManagementClient)
     return management.create_application(CreateApplicationDetails(
@@ -126,8 +132,7 @@ def test_items_from_its_image_answers_as_from_source(images: Images,
                                                      items_db: DatabaseLogin) -> None:
     cloud = images.cloud
     app_id = _application(cloud, "items-image")
-    config = {**load(EXAMPLES / "items").resolve().function_config(),
-              "DATABASE_URL": items_db.dsn}
+    config = _items_config(items_db)
     snapshot = "local.ocir.io/fastfnlocal/items-source:1"
     cloud.images.put(snapshot, EXAMPLES / "items", "main:app")
     from_image = _function(cloud, app_id, "items-image", images.items, config)
@@ -167,7 +172,7 @@ def test_missing_dependency_fails_at_image_start_with_the_import_error(
         images: Images, items_db: DatabaseLogin) -> None:
     cloud = images.cloud
     app_id = _application(cloud, "items-broken")
-    config = {"DATABASE_URL": items_db.dsn}
+    config = _items_config(items_db)
     snapshot = "local.ocir.io/fastfnlocal/items-broken-source:1"
     cloud.images.put(snapshot, EXAMPLES / "items", "main:app")
     from_source = _function(cloud, app_id, "broken-source", snapshot, config)
@@ -224,7 +229,7 @@ def test_chroot_fallback_runs_the_same_image_as_uid_1000(
     monkeypatch.setenv("FASTFN_IMAGE_ISOLATION", "chroot")
     cloud = images.cloud
     app_id = _application(cloud, "items-chroot")
-    fn = _function(cloud, app_id, "items-chroot", images.items, {"DATABASE_URL": items_db.dsn})
+    fn = _function(cloud, app_id, "items-chroot", images.items, _items_config(items_db))
     status, http_status, body = _invoke(cloud, fn, BODY)
     assert (status, http_status) == (200, "201"), body
     platform = cloud.services.functions.platform()  # type: ignore[union-attr]
