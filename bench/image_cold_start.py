@@ -54,7 +54,8 @@ async def cold_start(spec: object, work: Path, cache: ImageCache) -> float:
 
 async def main(rounds: int) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="fastfn-bench-image-"))
-    postgres = LocalPostgres(scratch / "pg")
+    pg_dir = Path(tempfile.mkdtemp(prefix="fastfn-bench-pg-"))  # itself: postgres reaches it
+    postgres = LocalPostgres(pg_dir)
     try:
         postgres.start()
         login = postgres.ensure_database("items", "librarian_user", secrets.token_urlsafe(16))
@@ -65,9 +66,9 @@ async def main(rounds: int) -> int:
             pushed = push_image(built.reference, f"{registry.address}/bench/items:1")
             repository, _, digest = pushed.rpartition(":1@")
             source_spec = function_spec(service, load(service).resolve(), app_name="bench",
-                                        extra_config={"DATABASE_URL": login.dsn})
+                                        extra_config={"ITEMS_DATABASE_URL": login.dsn})
             image_spec = function_spec(service, load(service).resolve(), app_name="bench",
-                                       extra_config={"DATABASE_URL": login.dsn})
+                                       extra_config={"ITEMS_DATABASE_URL": login.dsn})
             image_spec.image = ImageSource(repository, digest)
             cache = ImageCache(scratch / "cache")
             started = time.perf_counter()
@@ -88,6 +89,7 @@ async def main(rounds: int) -> int:
     finally:
         postgres.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(pg_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
