@@ -149,8 +149,8 @@ async def test_seed_000_uvicorn_uds_cmd_fails_under_the_agent(platform: FnPlatfo
 
     original = platform_module.FunctionInstance.__init__
 
-    def fixed_dir(self, spec, root, log_sink):  # type: ignore[no-untyped-def]
-        original(self, spec, root, log_sink)
+    def fixed_dir(self, spec, root, log_sink, images=None):  # type: ignore[no-untyped-def]
+        original(self, spec, root, log_sink, images)
         self.socket_dir = socket_dir
 
     platform_module.FunctionInstance.__init__ = fixed_dir  # type: ignore[method-assign]

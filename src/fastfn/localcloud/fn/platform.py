@@ -1,10 +1,11 @@
 """A local Fn platform: functions run as real processes, called the way the agent calls them.
 
-Each instance is a subprocess started with the same entrypoint a container uses
-(`fastfn serve module:app`), the FN_* variables and the function's config as environment,
-and a private socket directory. Like the agent, the platform watches that directory with
-inotify and dials on the CREATE of lsnr.sock; a function that is not listening within 5 s
-fails with the agent's "Container initialization timed out". Calls are one at a time per
+Each instance (instance.py) is a subprocess started with the same entrypoint a container
+uses (`fastfn serve module:app`), or the function's image run by image_runtime, with the
+FN_* variables and the function's config as environment, and a private socket directory.
+Like the agent, the platform watches that directory with inotify and dials on the CREATE
+of lsnr.sock; a function that is not listening within 5 s fails with the agent's
+"Container initialization timed out". Calls are one at a time per
 instance; a call past its timeout kills the instance (504); an instance that dies or answers
 with an outer status other than 200/502/504 is discarded (502) and the next call starts a
 fresh one. Idle instances are kept warm for a while, as the platform does.
@@ -14,10 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import json
 import logging
-import os
 import secrets
 import shutil
 import sys
@@ -25,55 +23,31 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastfn.localcloud.fn.agent_client import (
-    AgentConnection,
-    ConnectionClosed,
-    FnResponse,
-    SocketContractError,
-    check_published_socket,
+from fastfn.localcloud.fn.agent_client import ConnectionClosed, FnResponse
+from fastfn.localcloud.fn.image_runtime.bundle import reap_containers
+from fastfn.localcloud.fn.instance import (
+    INIT_TIMEOUT_S,
+    FunctionInstance,
+    FunctionSpec,
+    InstanceStartError,
+    platform_error,
 )
-from fastfn.localcloud.fn.inotify import DirectoryWatch
-from fastfn.localcloud.process import LineSink, ProcessStartError, Supervised, reap_leftover
+from fastfn.localcloud.process import LineSink, reap_leftover
+
+if TYPE_CHECKING:
+    from fastfn.localcloud.fn.image_runtime import ImageCache
 
 log = logging.getLogger("fastfn.localcloud.fn")
 
-INIT_TIMEOUT_S = 5.0
 MAX_BODY_BYTES = 6 * 1024 * 1024
 VALID_OUTER_STATUSES = frozenset({200, 502, 504})
-# Environment a container gets from its image rather than from Fn.
-_PASSTHROUGH_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR")
 
-__all__ = ["FnPlatform", "FnResponse", "FunctionSpec"]
-
-
-@dataclass
-class FunctionSpec:
-    fn_id: str
-    fn_name: str
-    app_id: str
-    app_name: str
-    source_dir: Path  # cwd and import path of the process
-    app: str  # "module:attr"
-    config: dict[str, str] = field(default_factory=dict)  # app config merged with fn config
-    memory_mb: int = 128
-    timeout_s: float = 30.0
-    # What the platform itself adds (resource principal variables, region metadata...).
-    platform_env: dict[str, str] = field(default_factory=dict)
-    # The container's CMD; default `fastfn serve <app>`. Other servers can be run to see
-    # how they fare under the agent (seed 000's `uvicorn --uds`, say).
-    command: list[str] | None = None
-
-    def argv(self) -> list[str]:
-        return self.command or [sys.executable, "-m", "fastfn", "serve", self.app]
-
-
-def platform_error(status: int, code: str, message: str) -> FnResponse:
-    body = json.dumps({"code": code, "message": message}).encode()
-    return FnResponse(status, [("Content-Type", "application/json")], body)
+__all__ = ["INIT_TIMEOUT_S", "FnPlatform", "FnResponse", "FunctionInstance", "FunctionSpec",
+           "InstanceStartError", "platform_error"]
 
 
 def new_call_id() -> str:
@@ -109,137 +83,12 @@ def _timed_out(spec: FunctionSpec) -> FnResponse:
                           f"function did not answer within {spec.timeout_s:g} s")
 
 
-class InstanceStartError(Exception):
-    def __init__(self, response: FnResponse) -> None:
-        super().__init__(response.body.decode())
-        self.response = response
-
-
 LogSink = LineSink
 
 
 def _default_log_sink(fn_name: str, line: str) -> None:
     sys.stderr.write(f"[{fn_name}] {line}\n")
 
-
-class FunctionInstance:
-    """One 'container': a process, its socket directory and the agent's connection to it."""
-
-    _counter = itertools.count(1)
-
-    def __init__(self, spec: FunctionSpec, root: Path, log_sink: LogSink) -> None:
-        self.spec = spec
-        self.number = next(self._counter)
-        self.socket_dir = root / f"i{self.number}"
-        # Beside the socket directory, not in it: the function's HOME stays its own.
-        self.pid_file = root / f"i{self.number}.pid"
-        self.log_sink = log_sink
-        self.process: Supervised | None = None
-        self.connection: AgentConnection | None = None
-        self.refused_dials = 0
-        self.socket_mode_at_create: int | None = None
-        self.started_at = 0.0
-        self.ready_s = 0.0
-        self.last_used = 0.0
-        self.calls = 0
-        self.generation = 0
-
-    def environment(self) -> dict[str, str]:
-        spec = self.spec
-        env = {k: os.environ[k] for k in _PASSTHROUGH_ENV if k in os.environ}
-        env.update(spec.config)
-        env.update(spec.platform_env)
-        env.update({
-            "FN_LISTENER": f"unix:{self.socket_dir / 'lsnr.sock'}",
-            "FN_FORMAT": "http-stream",
-            "FN_MEMORY": str(spec.memory_mb),
-            "FN_TYPE": "sync",
-            "FN_FN_ID": spec.fn_id,
-            "FN_APP_ID": spec.app_id,
-            "FN_FN_NAME": spec.fn_name,
-            "FN_APP_NAME": spec.app_name,
-            "PYTHONPATH": os.fspath(spec.source_dir),
-            "PYTHONUNBUFFERED": "1",
-            "HOME": os.fspath(self.socket_dir),
-        })
-        return env
-
-    async def start(self) -> None:
-        self.socket_dir.mkdir(parents=True)
-        lsnr = self.socket_dir / "lsnr.sock"
-        self.started_at = time.perf_counter()
-        with DirectoryWatch(self.socket_dir) as watch:
-            self.process = Supervised(
-                self.spec.fn_name, self.spec.argv(), env=self.environment(),
-                cwd=self.spec.source_dir, on_line=self.log_sink, pid_file=self.pid_file)
-            self.process.start()
-            try:
-                await self.process.await_ready(watch.wait_for("lsnr.sock", INIT_TIMEOUT_S),
-                                               INIT_TIMEOUT_S)
-            except ProcessStartError as exc:
-                await self.kill()
-                if not exc.timed_out:
-                    raise InstanceStartError(platform_error(
-                        502, "FunctionInvokeContainerFailed",
-                        f"function process exited with code {exc.returncode} "
-                        "before listening; see its log")) from None
-                raise InstanceStartError(platform_error(
-                    504, "FunctionInvokeContainerInitTimeout",
-                    "Container initialization timed out, please ensure you are using the "
-                    "latest fdk and check the logs")) from None
-        # Dial at once, as the agent does on CREATE.
-        with contextlib.suppress(OSError):
-            self.socket_mode_at_create = os.stat(lsnr).st_mode & 0o777
-        try:
-            check_published_socket(lsnr)
-        except (SocketContractError, OSError) as exc:
-            await self.kill()
-            raise InstanceStartError(platform_error(
-                502, "FunctionInvokeContainerFailed", f"socket contract violated: {exc}"
-            )) from None
-        self.connection = await self._dial(lsnr)
-        self.ready_s = time.perf_counter() - self.started_at
-
-    async def _dial(self, lsnr: Path) -> AgentConnection:
-        deadline = time.perf_counter() + INIT_TIMEOUT_S
-        while True:
-            try:
-                return await AgentConnection.dial(lsnr)
-            except (ConnectionRefusedError, FileNotFoundError):
-                self.refused_dials += 1
-                if time.perf_counter() > deadline:
-                    await self.kill()
-                    raise InstanceStartError(platform_error(
-                        502, "FunctionInvokeContainerFailed",
-                        "function socket refused connections")) from None
-                await asyncio.sleep(0.005)
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.alive
-
-    async def call(self, headers: list[tuple[str, str]], body: bytes) -> FnResponse:
-        assert self.connection is not None
-        self.calls += 1
-        try:
-            return await self.connection.call(headers, body)
-        finally:
-            self.last_used = time.monotonic()
-
-    async def terminate(self, grace_s: float = 5.0) -> None:
-        """SIGTERM, then SIGKILL after the grace period, as the platform stops containers."""
-        if self.connection is not None:
-            self.connection.close()
-        if self.process is not None:
-            await self.process.astop(grace_s)
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
-
-    async def kill(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-        if self.process is not None:
-            await self.process.akill()
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
 class _Pool:
@@ -256,17 +105,22 @@ class FnPlatform:
     """Runs functions locally: a small warm pool per function, one call per instance."""
 
     def __init__(self, work_dir: Path | None = None, max_instances: int = 2,
-                 idle_timeout_s: float = 30.0, log_sink: LogSink | None = None) -> None:
+                 idle_timeout_s: float = 30.0, log_sink: LogSink | None = None,
+                 images: ImageCache | None = None) -> None:
         self._own_dir = work_dir is None
         # Short base path: socket paths must stay under 107 bytes.
         self.work_dir = Path(tempfile.mkdtemp(prefix="fastfn-")) if work_dir is None else work_dir
         self.work_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.work_dir.glob("i*.pid"):  # instances of a run that was killed
             reap_leftover(leftover)
+            # An image's container is crun's child in a session of its own: the pid file's
+            # group kill does not reach it; crun's state does.
+            reap_containers(leftover.with_suffix(""))
             shutil.rmtree(leftover.with_suffix(""), ignore_errors=True)
         self.max_instances = max_instances
         self.idle_timeout_s = idle_timeout_s
         self.log_sink = log_sink or _default_log_sink
+        self.images = images  # where images are pulled and unpacked (by digest)
         self._pools: dict[str, _Pool] = {}
         self._reaper: asyncio.Task | None = None
         self.started_instances: list[FunctionInstance] = []
@@ -299,7 +153,7 @@ class FnPlatform:
                     await pool.available.wait()
                 finally:
                     pool.waiting -= 1
-        instance = FunctionInstance(spec, self.work_dir, self.log_sink)
+        instance = FunctionInstance(spec, self.work_dir, self.log_sink, self.images)
         instance.generation = pool.generation
         self.started_instances.append(instance)
         try:

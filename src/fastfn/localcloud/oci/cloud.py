@@ -166,10 +166,14 @@ def _write_running(services: CloudServices, registry: str = "") -> None:
                                 "registry": registry}))
 
 
-def _start_registry(state_dir: Path) -> LocalRegistry:
+def _start_registry(services: CloudServices) -> LocalRegistry:
+    from fastfn.localcloud.oci.functions.resolve import RegistryResolver
     from fastfn.localcloud.registry import LocalRegistry
 
-    return LocalRegistry(StateLayout(state_dir).root / "registry").start()
+    registry = LocalRegistry(StateLayout(services.state_dir).root / "registry").start()
+    # Functions pull OCIR-named images that are not source snapshots from it.
+    services.functions.registry = RegistryResolver(registry.address)
+    return registry
 
 
 class LocalCloud:
@@ -199,7 +203,7 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         self.services = CloudServices(self.state_dir, **self._args)  # type: ignore[arg-type]
         if self._with_registry:
-            self.registry = _start_registry(self.state_dir)
+            self.registry = _start_registry(self.services)
         self._runner = _Runner(self.services, self._host, self._port, self._proxy_port,
                                registry=self.registry.address if self.registry else "")
         self._thread = threading.Thread(target=self._run, name="fastfn-localcloud-oci",
@@ -345,7 +349,7 @@ def serve(state_dir: Path, host: str = "127.0.0.1", port: int = 10000,
     local_registry = None
     if registry:
         try:
-            local_registry = _start_registry(services.state_dir)
+            local_registry = _start_registry(services)
         except RegistryMissing as exc:
             log.warning("%s; images cannot be pushed to this cloud", exc)
     runner = _Runner(services, host, port, proxy_port, on_ready,

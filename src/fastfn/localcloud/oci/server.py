@@ -247,7 +247,9 @@ class CloudServices:
         routes = [Route(HEALTH_PATH, _health, methods=["GET"])]
         for service, service_routes, table in services:
             routes.extend(guard(service_routes, table, service, self.authorizer))
-        routes.extend(guard(RegistryApi(self.images).routes(), artifacts_rules.REGISTRY_RULES,
+        registry = RegistryApi(self.images, lambda: self.functions.registry.registry
+                               if self.functions.registry is not None else None)
+        routes.extend(guard(registry.routes(), artifacts_rules.REGISTRY_RULES,
                             artifacts, self.authorizer))
         return routes
 

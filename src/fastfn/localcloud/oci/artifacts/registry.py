@@ -9,12 +9,20 @@ its architecture and command; one built for several with an OCI image index (a
 manifest per platform). The local image's digest is its snapshot's, not the sha256 of
 this JSON. Requests are OCI-signed like every other local call (OCIR itself wants a
 registry token).
+
+Images built and pushed for real (`fastfn build --push`) live in the cloud's registry
+(docker-registry): what the image store does not hold is read from there, so the same
+route shows both kinds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -69,9 +77,31 @@ def _unknown(code: str, message: str) -> Response:
     return JSONResponse({"errors": [{"code": code, "message": message}]}, status_code=404)
 
 
+def _upstream(address: str, path: str, accept: str) -> Response | None:
+    request = urllib.request.Request(f"http://{address}/v2/{path}",
+                                     headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            headers = {"Docker-Content-Digest": answer.headers.get("Docker-Content-Digest",
+                                                                   "")}
+            return Response(answer.read(), media_type=answer.headers.get("Content-Type"),
+                            headers=headers)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
 class RegistryApi:
-    def __init__(self, images: ImageStore) -> None:
+    def __init__(self, images: ImageStore,
+                 registry: Callable[[], str | None] | None = None) -> None:
         self.images = images
+        self.registry = registry  # the address of the real registry, when one runs
+
+    async def _from_registry(self, request: Request, path: str) -> Response | None:
+        address = self.registry() if self.registry is not None else None
+        if not address:
+            return None
+        accept = request.headers.get("accept", f"{INDEX}, {MANIFEST}")
+        return await asyncio.to_thread(_upstream, address, path, accept)
 
     def _records(self, name: str) -> list[dict[str, Any]]:
         return [r for r in self.images.store.find(IMAGE_DIGEST) if _path(r["ref"]) == name]
@@ -95,6 +125,9 @@ class RegistryApi:
                 if reference in docs and b'"layers"' in docs[reference]:
                     return Response(docs[reference], media_type=MANIFEST,
                                     headers={"Docker-Content-Digest": reference})
+            found = await self._from_registry(request, f"{name}/manifests/{reference}")
+            if found is not None:
+                return found
             return _unknown("MANIFEST_UNKNOWN", f"manifest unknown: {name}:{reference}")
         top, _ = image_documents(record)
         return Response(json.dumps(top, sort_keys=True), media_type=top["mediaType"],
@@ -107,6 +140,9 @@ class RegistryApi:
             if digest in docs:
                 return Response(docs[digest], media_type=CONFIG,
                                 headers={"Docker-Content-Digest": digest})
+        found = await self._from_registry(request, f"{name}/blobs/{digest}")
+        if found is not None:
+            return found
         return _unknown("BLOB_UNKNOWN", f"blob unknown: {digest}")
 
     def routes(self) -> list[Route]:

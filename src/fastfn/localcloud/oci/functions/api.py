@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,21 +32,15 @@ from fastfn.localcloud.oci.core.errors import (
     request_id,
 )
 from fastfn.localcloud.oci.core.ids import now, ocid, rfc3339
+from fastfn.localcloud.oci.core.invoke import InvokeFailure
 from fastfn.localcloud.oci.core.listing import (
     drop_none,
     filter_by,
-    page,
     paginated,
     sort_items,
     summary,
 )
 from fastfn.localcloud.oci.core.wire import empty_response, json_response, parse_body
-from fastfn.localcloud.oci.images import ImageStore
-
-if TYPE_CHECKING:
-    pass
-
-from fastfn.localcloud.oci.core.invoke import InvokeFailure
 from fastfn.localcloud.oci.functions.models import (
     _HOP_HEADERS,
     API_VERSIONS,
@@ -54,7 +48,6 @@ from fastfn.localcloud.oci.functions.models import (
     FUNCTION,
     MAX_BODY_BYTES,
     NEW_API,
-    WORK_REQUEST,
     CreateApplicationDetails,
     SourceDetails,
     TraceConfig,
@@ -63,12 +56,14 @@ from fastfn.localcloud.oci.functions.models import (
     update_model,
 )
 from fastfn.localcloud.oci.functions.runner import FunctionRunner
+from fastfn.localcloud.oci.functions.workrequests import WorkRequests
+from fastfn.localcloud.oci.images import ImageStore
 
 log = logging.getLogger("fastfn.localcloud.oci.functions")
 
 
 
-class Functions(FunctionRunner):
+class Functions(FunctionRunner, WorkRequests):
     """The management API (applications, functions, work requests) and invoke."""
 
     def __init__(self, ctx: CloudContext, images: ImageStore, tokens: TokenAuthority,
@@ -96,71 +91,6 @@ class Functions(FunctionRunner):
         if version not in API_VERSIONS:
             raise not_found()
         return version
-
-    # -- work requests -------------------------------------------------------------------
-    # In 20260325 create/update/delete are asynchronous: they answer with an
-    # opc-work-request-id that WorkRequestManagementClient follows. Locally the work is
-    # done by the time we answer, so the work request is born SUCCEEDED.
-
-
-    def _work_request(self, operation: str, compartment_id: str, entity_type: str,
-                      action: str, identifier: str) -> str:
-        stamp = rfc3339(now())
-        work = {
-            "id": ocid("fnworkrequest", self.ctx.identity.region),
-            "operationType": operation, "status": "SUCCEEDED",
-            "compartmentId": compartment_id, "percentComplete": 100.0,
-            "resources": [{"entityType": entity_type, "actionType": action,
-                           "identifier": identifier,
-                           "entityUri": f"/{NEW_API}/{entity_type}s/{identifier}"}],
-            "timeAccepted": stamp, "timeStarted": stamp, "timeFinished": stamp,
-            "timeUpdated": stamp,
-        }
-        self.ctx.store.put(WORK_REQUEST, work["id"], work, parent=compartment_id,
-                           name=stamp)
-        return str(work["id"])
-
-
-    def _changed(self, request: Request, version: str, body: dict[str, Any] | None,
-                 work: str, etag: str | None = None) -> Response:
-        """The answer to an update or delete, in the version's shape."""
-        headers = {"etag": etag} if etag else {}
-        if version == NEW_API:
-            return empty_response(request, 202, {**headers, "opc-work-request-id": work})
-        if body is None:
-            return empty_response(request, 204)
-        return json_response(request, body, headers=headers)
-
-
-    async def get_work_request(self, request: Request) -> Response:
-        work = self.ctx.store.get(WORK_REQUEST, request.path_params["id"])
-        if work is None:
-            raise not_found("work request")
-        return json_response(request, work)
-
-
-    async def list_work_requests(self, request: Request) -> Response:
-        q = request.query_params
-        compartment = q.get("compartmentId")
-        if not compartment:
-            raise missing("compartmentId")
-        items = self.ctx.store.find(WORK_REQUEST, parent=compartment)
-        if q.get("workRequestId"):
-            items = [w for w in items if w["id"] == q["workRequestId"]]
-        if q.get("status"):
-            items = [w for w in items if w["status"] == q["status"]]
-        if q.get("resourceId"):
-            items = [w for w in items
-                     if any(r["identifier"] == q["resourceId"] for r in w["resources"])]
-        chunk, headers = page(request, items)
-        return json_response(request, {"items": chunk}, headers=headers)  # a collection
-
-
-    async def work_request_details(self, request: Request) -> Response:
-        if self.ctx.store.get(WORK_REQUEST, request.path_params["id"]) is None:
-            raise not_found("work request")
-        return json_response(request, {"items": []})
-
 
     # -- applications ----------------------------------------------------------------------
 
@@ -258,16 +188,35 @@ class Functions(FunctionRunner):
         return self._changed(request, version, None, work)
 
 
-    def _pin_digest(self, source: SourceDetails) -> dict[str, Any]:
+    def _pin_digest(self, source: SourceDetails, shape: str) -> dict[str, Any]:
         # Like the real service, a function is pinned to the digest its tag has at
-        # create/update time when the image is known.
+        # create/update time when the image is known; an image in the registry with no
+        # manifest for the application's shape is refused then, as OCI refuses it at
+        # deploy time (PLATFORM_FACTS §4). One not (yet) in the registry is accepted: its
+        # invoke fails to pull.
         details = source.wire()
-        if not source.image_digest:
-            record = self.images.resolve(source.image)
-            if record is not None:
-                details["imageDigest"] = record.digest
-        return details
+        record = self.images.resolve(source.image, source.image_digest)
+        if record is not None:
+            details.setdefault("imageDigest", record.digest)
+            return details
+        if self.registry is not None and self.registry.handles(source.image):
+            from fastfn.localcloud.oci.functions.resolve import (
+                SHAPE_ARCHITECTURES,
+                PullFailure,
+            )
 
+            try:
+                resolved = self.registry.resolve(source.image, source.image_digest, shape)
+            except PullFailure as exc:
+                offered = self.registry.architectures(source.image, source.image_digest)
+                if offered and not set(offered) & set(SHAPE_ARCHITECTURES.get(shape, ())):
+                    arch = offered[0] if len(offered) == 1 else ", ".join(offered)
+                    raise invalid(f"Function's image architecture '{arch}' is incompatible "
+                                  f"with the application's shape type '{shape}'") from None
+                log.info("image not pinned at create/update: %s", exc)
+                return details
+            details.setdefault("imageDigest", resolved.top_digest)
+        return details
 
     async def create_function(self, request: Request) -> Response:
         version = self._version(request)
@@ -286,7 +235,7 @@ class Functions(FunctionRunner):
             "id": ocid("fnfunc", self.ctx.identity.region),
             "displayName": display_name, "lifecycleState": "ACTIVE",
             "applicationId": app["id"], "compartmentId": app["compartmentId"],
-            "sourceDetails": self._pin_digest(source), "shape": app["shape"],
+            "sourceDetails": self._pin_digest(source, app["shape"]), "shape": app["shape"],
             "memoryInMBs": details.memory_in_mbs, "config": details.config or {},
             "timeoutInSeconds": details.timeout_in_seconds or 30,
             "detachedModeTimeoutInSeconds": details.detached_mode_timeout_in_seconds,
@@ -341,8 +290,8 @@ class Functions(FunctionRunner):
             _check_if_match(request, fn["timeUpdated"])
             image, digest = details.image_change()
             if image is not None:
-                fn["sourceDetails"] = self._pin_digest(SourceDetails(image=image,
-                                                                     image_digest=digest))
+                fn["sourceDetails"] = self._pin_digest(
+                    SourceDetails(image=image, image_digest=digest), fn["shape"])
             elif digest is not None:  # a new digest for the same image
                 fn["sourceDetails"] = {**fn["sourceDetails"], "imageDigest": digest}
             fn.update(details.settings())

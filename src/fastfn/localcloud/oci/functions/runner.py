@@ -15,18 +15,22 @@ from fastfn.localcloud.oci.core.context import CloudContext
 from fastfn.localcloud.oci.core.errors import (
     not_found,
 )
-from fastfn.localcloud.oci.images import ImageStore
+from fastfn.localcloud.oci.images import ImageRecord, ImageStore
 from fastfn.localcloud.oci.logs import FunctionLogs
 from fastfn.localcloud.oci.principals import ResourcePrincipals
 
 if TYPE_CHECKING:
     from fastfn.localcloud.fn.platform import FnPlatform, FnResponse, FunctionSpec
+    from fastfn.localcloud.oci.functions.resolve import RegistryResolver, ResolvedImage
 
 from fastfn.localcloud.oci.core.invoke import InvokeFailure
 from fastfn.localcloud.oci.core.layout import StateLayout
 from fastfn.localcloud.oci.functions.models import APPLICATION, FUNCTION
 
 log = logging.getLogger("fastfn.localcloud.oci.functions")
+
+IMAGE_CACHE = "image-cache"  # under the state dir: pulled images and rootfs, by digest
+IMAGE_NOT_AVAILABLE = ("FunctionInvokeImageNotAvailable", "Failed to pull function image")
 
 
 
@@ -46,6 +50,9 @@ class FunctionRunner:
                                   InvokeFailure | None] | None = None
         self.logs = FunctionLogs(StateLayout(ctx.state_dir).logs)
         self._app_names: dict[str, str] = {}
+        # The local OCIR: images named with an OCIR host that are not in the image store
+        # (source snapshots, `fastfn push`) are pulled from it and run from their rootfs.
+        self.registry: RegistryResolver | None = None
 
 
     # -- platform ------------------------------------------------------------------------
@@ -53,11 +60,13 @@ class FunctionRunner:
     def platform(self) -> FnPlatform:
         if self._platform is None:
             # Imported on first invoke: a cloud that never runs a function does not pay.
+            from fastfn.localcloud.fn.image_runtime import ImageCache
             from fastfn.localcloud.fn.platform import FnPlatform
 
             self._platform = FnPlatform(work_dir=StateLayout(self.ctx.state_dir).instances,
                                         max_instances=self.max_instances,
-                                        log_sink=self._log_function_line)
+                                        log_sink=self._log_function_line,
+                                        images=ImageCache(self.ctx.state_dir / IMAGE_CACHE))
         return self._platform
 
 
@@ -128,19 +137,40 @@ class FunctionRunner:
         if failure is not None:
             raise failure
         source = fn["sourceDetails"]
-        image = self.images.resolve(source["image"], source.get("imageDigest"))
-        if image is None:
-            # What the real platform answers when it cannot pull the image.
-            raise InvokeFailure(502, "FunctionInvokeImageNotAvailable",
-                            "Failed to pull function image")
-        return FunctionSpec(
+        snapshot, pulled = self.resolve_image(source["image"], source.get("imageDigest"),
+                                              app.get("shape") or "GENERIC_X86")
+        spec = FunctionSpec(
             fn_id=fn["id"], fn_name=fn["displayName"], app_id=app["id"],
-            app_name=app["displayName"], source_dir=image.source_dir, app=image.app,
+            app_name=app["displayName"], source_dir=self.ctx.state_dir, app="",
             config={**app["config"], **fn["config"]}, memory_mb=fn["memoryInMBs"],
             timeout_s=float(fn["timeoutInSeconds"]),
-            platform_env=self.principals.environment(fn), command=image.command,
-        )
+            platform_env=self.principals.environment(fn))
+        if pulled is not None:
+            spec.image = pulled.source  # its own CMD, rootfs and uid
+        else:
+            assert snapshot is not None
+            spec.source_dir, spec.app, spec.command = (snapshot.source_dir, snapshot.app,
+                                                       snapshot.command)
+        return spec
 
+    def resolve_image(self, image: str, digest: str | None, shape: str
+                      ) -> tuple[ImageRecord | None, ResolvedImage | None]:
+        """The image store's snapshot, else the registry's image for the shape; what
+        cannot be pulled is OCI's 502 FunctionInvokeImageNotAvailable (cause logged)."""
+        snapshot = self.images.resolve(image, digest)
+        if snapshot is not None:
+            return snapshot, None
+        if self.registry is not None and self.registry.handles(image):
+            from fastfn.localcloud.oci.functions.resolve import PullFailure
+
+            try:
+                return None, self.registry.resolve(image, digest, shape)
+            except PullFailure as exc:
+                log.warning("invoke refused: %s: %s", IMAGE_NOT_AVAILABLE[0], exc)
+                raise InvokeFailure(502, *IMAGE_NOT_AVAILABLE) from None
+        log.warning("invoke refused: %s: %s%s is not in the local image store",
+                    IMAGE_NOT_AVAILABLE[0], image, f"@{digest}" if digest else "")
+        raise InvokeFailure(502, *IMAGE_NOT_AVAILABLE)
 
     async def run(self, fn_id: str, body: bytes, headers: list[tuple[str, str]],
                   timeout_s: float | None = None) -> FnResponse:
