@@ -85,22 +85,29 @@ class IdentityApi:
             "freeformTags": details.freeform_tags, "definedTags": details.defined_tags})
         return json_response(request, doc)
 
-    async def update_policy(self, request: Request) -> Response:
-        details = await parse_body(request, UpdatePolicyDetails)
-        changes: dict[str, Any] = {}
-        if details.statements is not None:
-            changes["statements"] = check_statements(details.statements)
-        if details.description is not None:
-            changes["description"] = details.description
-        doc = self._writes().update(POLICY, request.path_params["id"], changes)
+    def _update(self, request: Request, kind: str, label: str,
+                changes: dict[str, Any]) -> Response:
+        """An update applies only the fields the request names (None: left as it is)."""
+        doc = self._writes().update(kind, request.path_params["id"],
+                                    {k: v for k, v in changes.items() if v is not None})
         if doc is None:
-            raise not_found("policy")
+            raise not_found(label)
         return json_response(request, doc)
 
-    async def delete_policy(self, request: Request) -> Response:
-        if not self._writes().delete(POLICY, request.path_params["id"]):
-            raise not_found("policy")
+    def _delete(self, request: Request, kind: str, label: str) -> Response:
+        if not self._writes().delete(kind, request.path_params["id"]):
+            raise not_found(label)
         return empty_response(request)
+
+    async def update_policy(self, request: Request) -> Response:
+        details = await parse_body(request, UpdatePolicyDetails)
+        return self._update(request, POLICY, "policy", {
+            "statements": None if details.statements is None
+            else check_statements(details.statements),
+            "description": details.description})
+
+    async def delete_policy(self, request: Request) -> Response:
+        return self._delete(request, POLICY, "policy")
 
     async def create_dynamic_group(self, request: Request) -> Response:
         details = await parse_body(request, CreateDynamicGroupDetails)
@@ -114,20 +121,13 @@ class IdentityApi:
 
     async def update_dynamic_group(self, request: Request) -> Response:
         details = await parse_body(request, UpdateDynamicGroupDetails)
-        changes: dict[str, Any] = {}
-        if details.matching_rule is not None:
-            changes["matchingRule"] = check_matching_rule(details.matching_rule)
-        if details.description is not None:
-            changes["description"] = details.description
-        doc = self._writes().update(DYNAMIC_GROUP, request.path_params["id"], changes)
-        if doc is None:
-            raise not_found("dynamic group")
-        return json_response(request, doc)
+        return self._update(request, DYNAMIC_GROUP, "dynamic group", {
+            "matchingRule": None if details.matching_rule is None
+            else check_matching_rule(details.matching_rule),
+            "description": details.description})
 
     async def delete_dynamic_group(self, request: Request) -> Response:
-        if not self._writes().delete(DYNAMIC_GROUP, request.path_params["id"]):
-            raise not_found("dynamic group")
-        return empty_response(request)
+        return self._delete(request, DYNAMIC_GROUP, "dynamic group")
 
     async def get_tenancy(self, request: Request) -> Response:
         root = self.tenancy.tenancy
