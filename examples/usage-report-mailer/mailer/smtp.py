@@ -60,6 +60,36 @@ def _classify(exc: Exception) -> SMTPError:
     return SMTPError(f"SMTP failure: {type(exc).__name__}")
 
 
+class _DotStuffing:
+    """smtplib's DATA with its dot-stuffing done by bytes.replace: the same bytes on the
+    wire as `smtplib._quote_periods`' regex (a "." at the start of a line doubled), which
+    takes ~17 ms over a 1.3 MB message where this takes ~1.5 ms."""
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        client: smtplib.SMTP = self  # type: ignore[assignment]
+        if not isinstance(msg, bytes):
+            return smtplib.SMTP.data(client, msg)
+        client.putcmd("data")
+        code, reply = client.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        stuffed = msg.replace(b"\n.", b"\n..")
+        if stuffed.startswith(b"."):
+            stuffed = b"." + stuffed
+        if not stuffed.endswith(b"\r\n"):
+            stuffed += b"\r\n"
+        client.send(stuffed + b".\r\n")
+        return client.getreply()
+
+
+class _SMTP(_DotStuffing, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_DotStuffing, smtplib.SMTP_SSL):
+    pass
+
+
 class _Watchdog:
     """The exchange's overall deadline: a socket timeout bounds each read, not a server
     that trickles its replies a byte at a time. At the deadline the connection is shut
@@ -90,8 +120,8 @@ class _Session:
         self.deadline = deadline
         timeout = max(0.1, min(settings.smtp_timeout_s, deadline - time.monotonic()))
         self.client: smtplib.SMTP = (
-            smtplib.SMTP_SSL(timeout=timeout, context=_tls_context(settings))
-            if settings.smtp_port == 465 else smtplib.SMTP(timeout=timeout))
+            _SMTPSSL(timeout=timeout, context=_tls_context(settings))
+            if settings.smtp_port == 465 else _SMTP(timeout=timeout))
         # Made unconnected (so the watchdog is armed before connect); smtplib checks the
         # TLS certificate against the host it was made with.
         self.client._host = settings.smtp_server  # type: ignore[attr-defined]
