@@ -8,7 +8,6 @@ returned with `redeliver=True`; the endpoint then makes the runtime answer an ou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -128,14 +127,19 @@ async def _mail(event: ObjectEvent, settings: Settings, client: Any, phases: Pha
     finally:
         # Whatever failed first, the claim's outcome decides (a duplicate stays one), and
         # nothing started here is left running unobserved.
-        await _settle(downloading)
+        _settle(downloading)
         if outbox is not None:
             await outbox.aclose()
 
 
-async def _settle(future: asyncio.Future[Any]) -> None:
-    with contextlib.suppress(BaseException):
-        await future
+def _settle(future: asyncio.Future[Any]) -> None:
+    """Observe a task's outcome without waiting for it (nor swallowing a cancellation of
+    the caller): a download left behind by an earlier failure ends on its own."""
+    if future.done():
+        if not future.cancelled():
+            future.exception()
+    else:
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 async def handle(body: bytes) -> Outcome:
