@@ -180,6 +180,24 @@ def test_the_same_event_again_sends_no_second_email(cloud: LocalCloud, smtp: SMT
     assert len(smtp.messages) == 1
 
 
+def test_a_mailed_report_stays_a_duplicate_whatever_else_fails(
+        cloud: LocalCloud, tmp_path: Path) -> None:
+    """The claim, the download and the SMTP login run at once; the claim's answer wins:
+    the object deleted since, or the SMTP server gone, do not turn a duplicate into an
+    error or a redelivery."""
+    name = "usage.csv.gz"
+    with SMTPServer(tmp_path / "smtp-gone") as server:
+        applied = deploy(cloud, server)
+        etag = upload(cloud, name, gzip_report())
+        server.wait_for(1)
+        finished(cloud)
+    storage(cloud).delete_object(cloud.namespace, BUCKET, name)
+    status, body = invoke(cloud, applied.function_id,
+                          object_event(cloud.namespace, BUCKET, name, etag))
+    assert (status, body["status"]) == (200, "duplicate"), body
+    assert len(server.messages) == 1
+
+
 def test_concurrent_first_deliveries_send_one_email(cloud: LocalCloud, smtp: SMTPServer) -> None:
     # The same new report delivered to two instances at the same moment (no rule fired:
     # the object is put in a bucket without events first, then the event is replayed).

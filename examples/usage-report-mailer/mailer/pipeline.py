@@ -87,25 +87,59 @@ class Phases:
         self._last = now
 
 
-async def _mail(event: ObjectEvent, settings: Settings, client: Any, phases: Phases) -> None:
-    report = await asyncio.to_thread(download, client, event.namespace, event.bucket,
-                                     event.object_name, settings.max_report_bytes)
-    phases.done("download")
-    username, password = await credentials.smtp_credentials(settings.username_ref,
-                                                            settings.password_ref)
-    phases.done("vault")
-    message = compose(settings, report, summarize(report.name, report.text), event.etag)
-    phases.done("compose")
-    remaining, _ = _remaining()
-    budget = min(settings.smtp_retry_budget_s, remaining - RESERVE_S)
+async def _mail(event: ObjectEvent, settings: Settings, client: Any, phases: Phases,
+                claiming: asyncio.Future[Claim | Taken]) -> Taken | None:
+    """Mail the report once `claiming` says it is ours; the claim's answer if not.
+
+    What takes time is overlapped: the claim, the download and the SMTP session (connect,
+    STARTTLS, AUTH) all start at once, the message is composed meanwhile, and MAIL/RCPT/
+    DATA, the only step that can make a copy, starts only after the claim is won."""
+    downloading = asyncio.ensure_future(asyncio.to_thread(
+        download, client, event.namespace, event.bucket, event.object_name,
+        settings.max_report_bytes))
+    outbox: smtp.Outbox | None = None
     try:
-        await smtp.send(settings, message, username, password, budget)
-    except MailerError as exc:
-        if exc.status == 401:
-            credentials.forget(settings.username_ref, settings.password_ref)
-        raise
+        username, password = await credentials.smtp_credentials(settings.username_ref,
+                                                                settings.password_ref)
+        phases.done("vault")
+        remaining, _ = _remaining()
+        budget = min(settings.smtp_retry_budget_s, remaining - RESERVE_S)
+        outbox = smtp.Outbox(settings, username, password, budget)
+        report = await downloading
+        phases.done("download")
+        message = compose(settings, report, summarize(report.name, report.text), event.etag)
+        phases.done("compose")
+        taken = await claiming
+        phases.done("claim")
+        if isinstance(taken, Taken):
+            return taken
+        try:
+            await outbox.send(message)
+        except MailerError as exc:
+            if exc.status == 401:
+                credentials.forget(settings.username_ref, settings.password_ref)
+            raise
+        finally:
+            phases.done("smtp")
+            if outbox.open_ms is not None:
+                phases.ms["smtp_open"] = outbox.open_ms
+        return None
     finally:
-        phases.done("smtp")
+        # Whatever failed first, the claim's outcome decides (a duplicate stays one), and
+        # nothing started here is left running unobserved.
+        _settle(downloading)
+        if outbox is not None:
+            await outbox.aclose()
+
+
+def _settle(future: asyncio.Future[Any]) -> None:
+    """Observe a task's outcome without waiting for it (nor swallowing a cancellation of
+    the caller): a download left behind by an earlier failure ends on its own."""
+    if future.done():
+        if not future.cancelled():
+            future.exception()
+    else:
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 async def handle(body: bytes) -> Outcome:
@@ -128,9 +162,24 @@ async def handle(body: bytes) -> Outcome:
                              f"{settings.bucket}")
         remaining, call_id = _remaining()
         claims = Claims(client, settings.namespace, settings.state_bucket)
-        taken = await asyncio.to_thread(claims.claim, event.etag, event.eventID,
-                                        event.object_name, call_id, remaining)
-        phases.done("claim")
+        claiming = asyncio.ensure_future(asyncio.to_thread(
+            claims.claim, event.etag, event.eventID, event.object_name, call_id, remaining))
+        try:
+            taken = await _mail(event, settings, client, phases, claiming)  # phases 3b-6
+        except Exception:
+            # The claim's outcome comes first: its own error, if it failed, replaces the
+            # mail's; a report already mailed stays a duplicate whatever else failed; a
+            # claim won is released below.
+            won = await claiming
+            if isinstance(won, Claim):
+                claim = won
+                raise
+            taken = won
+        else:
+            if taken is None:
+                won = claiming.result()
+                assert isinstance(won, Claim)
+                claim = won
         if isinstance(taken, Taken):
             if taken.state == "busy":
                 # Another instance holds the claim: come back when it is done or gone.
@@ -142,8 +191,6 @@ async def handle(body: bytes) -> Outcome:
                 recipient=", ".join(settings.email_to),
                 message=f"Email already sent for {object_name}; not sent again"),
                 fields, started)
-        claim = taken
-        await _mail(event, settings, client, phases)  # phases 3b-6
         # Marking may retry until just before the call's deadline.
         mark_until = time.monotonic() + max(0.6, _remaining()[0] - MARK_MARGIN_S)
         await asyncio.to_thread(claims.complete, claim, {

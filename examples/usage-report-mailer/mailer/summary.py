@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
@@ -39,16 +39,42 @@ def _rows(text: str) -> Iterator[list[str]]:
         yield from csv.reader(io.StringIO(text))
         return
     # No quotes: a plain split is the same parse, ~4x faster on a 25k-row report.
-    for line in text.splitlines():
+    first, _, rest = text.partition("\n")  # the header without splitting the whole text
+    if first.rstrip("\r"):
+        yield first.rstrip("\r").split(",")
+    for line in rest.splitlines():
         if line:
             yield line.split(",")
 
 
-def _summarize(name: str, text: str) -> str:
-    reader = _rows(text)
-    header = next(reader, [])
-    cost_at, service_at = _column(header, COST), _column(header, SERVICE)
-    currency_at = _column(header, CURRENCY)
+def _cost(text: str) -> Decimal | None:
+    try:
+        cost = Decimal(text or "0")  # money: Decimal, not float
+    except InvalidOperation:
+        return None
+    return cost if cost.is_finite() else None
+
+
+def _totals(triples: Counter[tuple[str, str, str]], with_service: bool,
+            with_currency: bool) -> tuple[Decimal, dict[str, Decimal], set[str]]:
+    """The sums over (service, cost, currency) -> count, as `_scan` makes them row by row."""
+    total = Decimal(0)
+    by_service: dict[str, Decimal] = defaultdict(Decimal)
+    currencies: set[str] = set()
+    for (service, text, currency), count in triples.items():
+        cost = _cost(text)
+        if cost is None:
+            continue
+        total += cost * count
+        if with_service:
+            by_service[service or "(none)"] += cost * count
+        if with_currency and currency:
+            currencies.add(currency)
+    return total, by_service, currencies
+
+
+def _scan(reader: Iterator[list[str]], cost_at: int | None, service_at: int | None,
+          currency_at: int | None) -> tuple[int, Decimal, dict[str, Decimal], set[str]]:
     rows = 0
     total = Decimal(0)
     by_service: dict[str, Decimal] = defaultdict(Decimal)
@@ -59,17 +85,51 @@ def _summarize(name: str, text: str) -> str:
         rows += 1
         if cost_at is None or cost_at >= len(row):
             continue
-        try:
-            cost = Decimal(row[cost_at] or "0")  # money: Decimal, not float
-        except InvalidOperation:
-            continue
-        if not cost.is_finite():
+        cost = _cost(row[cost_at])
+        if cost is None:
             continue
         total += cost
         if service_at is not None and service_at < len(row):
             by_service[row[service_at] or "(none)"] += cost
         if currency_at is not None and currency_at < len(row) and row[currency_at]:
             currencies.add(row[currency_at])
+    return rows, total, by_service, currencies
+
+
+def _columns(text: str, width: int, wanted: list[int]) -> tuple[int, list[list[str]]] | None:
+    """Rows and the wanted columns of a rectangular, quote-free CSV (header first), by one
+    split of the whole text and strided slices: ~3x faster than a split per line on a
+    25k-row report. None when the text is not that simple (quotes, ragged or blank rows);
+    then the general path parses it."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if '"' in text or "\r" in text or "\n\n" in text:
+        return None
+    body = text.rstrip("\n")
+    rows = body.count("\n")  # data rows, the header excluded
+    fields = body.replace("\n", ",").split(",")
+    if len(fields) != (rows + 1) * width:
+        return None  # ragged: some row has more or fewer fields than the header
+    return rows, [fields[width + at::width] for at in wanted]
+
+
+def _summarize(name: str, text: str) -> str:
+    reader = _rows(text)
+    header = next(reader, [])
+    cost_at, service_at = _column(header, COST), _column(header, SERVICE)
+    currency_at = _column(header, CURRENCY)
+    fast = None if cost_at is None else _columns(
+        text, len(header), [cost_at, service_at if service_at is not None else cost_at,
+                            currency_at if currency_at is not None else cost_at])
+    if fast is not None:
+        rows, (costs, services, currency_values) = fast
+        # Each distinct (service, cost, currency) once: Decimal work per distinct value,
+        # not per row (a report repeats its prices).
+        triples = Counter(zip(services, costs, currency_values, strict=True))
+        total, by_service, currencies = _totals(triples, service_at is not None,
+                                                currency_at is not None)
+    else:
+        rows, total, by_service, currencies = _scan(reader, cost_at, service_at, currency_at)
     lines = [f"Usage report: {name}", f"Rows: {rows}"]
     if cost_at is not None:
         unit = f" {currencies.pop()}" if len(currencies) == 1 else ""
