@@ -57,7 +57,8 @@ def deploy_demo() -> None:
     state = Path(tempfile.mkdtemp(prefix="fastfn-demo-cloud-"))
     try:
         with cloud_up(state, "--proxy-port", "0"):
-            where = ["--cloud-state", str(state)]
+            # The source folder, to stay fast (the default builds and pushes the image).
+            where = ["--cloud-state", str(state), "--set", "build=source"]
             items = os.path.relpath(ITEMS)
             show([*FASTFN, "deploy", items, *where])
             show([*FASTFN, "plan", items, *where])

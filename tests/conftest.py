@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import tempfile
@@ -11,6 +12,11 @@ from pathlib import Path
 import pytest
 
 from fastfn.localcloud.postgres import DatabaseLogin, LocalPgBouncer, LocalPostgres
+
+# Deploys to the local cloud build and push the real image by default (minutes cold).
+# Tests that are not about images deploy from the source folder; the image tests
+# (tests/images, tests/examples/test_*_image.py) drop this to test the default.
+os.environ.setdefault("FASTFN_LOCAL_BUILD", "source")
 
 # ==== BEGIN local PostgreSQL fixtures (fastfn.localcloud.postgres) ==========================
 # One real PostgreSQL per test session with database `items` owned by `librarian_user`

@@ -26,6 +26,13 @@ SERVICE = Path(__file__).parent / "service"
 TOOLS = ("buildah", "mmdebstrap", "skopeo", "docker-registry")
 
 
+@pytest.fixture(autouse=True)
+def default_local_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image tests deploy with the default build (the image), not the suite's
+    source-folder setting."""
+    monkeypatch.delenv("FASTFN_LOCAL_BUILD", raising=False)
+
+
 def _missing() -> list[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]
 

@@ -1,6 +1,7 @@
 """Real images with buildah (no Docker daemon): the Debian base, the build of a service,
 its layer cache, a push to the real registry read back with skopeo, and `fastfn build`
-then `fastfn deploy --set build=image` against the local cloud."""
+then `fastfn deploy` (the image is the local default) and `fastfn plan` (no push)
+against the local cloud."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from fastfn.deploy.image.buildah import (
     remote_manifest,
 )
 from fastfn.deploy.image.tools import ImageToolError, can_run
+from fastfn.deploy.steps import PENDING_DIGEST
 from fastfn.localcloud.oci import LocalCloud
 from fastfn.localcloud.registry import LocalRegistry, local_reference
 from fastfn.manifest import load
@@ -109,29 +111,85 @@ def test_push_to_the_registry_and_read_the_manifest_back(built: ImageBuild,
         remote_manifest(f"{registry.address}/ns/hello@sha256:{'0' * 64}")
 
 
+def _cli(*args: str) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(app, [*args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)  # type: ignore[no-any-return]
+
+
+def _served(registry: str, name: str) -> str | None:
+    """The digest the registry serves for `name` (repo:tag), None when it has none."""
+    try:
+        return str(remote_manifest(f"{registry}/{name}", raw=False)["Digest"])
+    except ImageToolError:
+        return None
+
+
 def test_build_then_deploy_puts_the_image_into_the_local_registry(
         built: ImageBuild, service_copy: Path, tmp_path: Path) -> None:
     state = tmp_path / "cloud"
-    runner = CliRunner()
     with LocalCloud(state, registry=True) as cloud:
-        result = runner.invoke(app, ["build", str(service_copy), "--push", "--json",
-                                     "--state-dir", str(state)], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        out = json.loads(result.output)
+        assert cloud.registry is not None
+        out = _cli("build", str(service_copy), "--push", "--cloud-state", str(state))
         assert out["pushed"].startswith(f"{cloud.registry.address}/fastfn/hello:default@")
-        result = runner.invoke(app, ["deploy", str(service_copy), "--cloud-state",
-                                     str(state), "--set", "build=image", "--json"],
-                               catch_exceptions=False)
-        assert result.exit_code == 0, result.output
+        # The default build of a local deploy is the image (no --set build=...).
+        deployed = _cli("deploy", str(service_copy), "--cloud-state", str(state))
         functions = cloud.client(oci.functions.FunctionsManagementClient)
         apps = functions.list_applications(cloud.compartment_id, display_name="hello").data
         summary = functions.list_functions(apps[0].id, display_name="hello").data[0]
         fn = functions.get_function(summary.id).data
         assert fn.source_details.image == "local.ocir.io/fastfn/hello:default"
         # The function names the digest the registry stores for that tag.
-        served = remote_manifest(f"{cloud.registry.address}/fastfn/hello:default",
-                                 raw=False)
-        assert fn.source_details.image_digest == served["Digest"] == out["pushed"].rsplit("@", 1)[1]
+        served = _served(cloud.registry.address, "fastfn/hello:default")
+        assert fn.source_details.image_digest == served == out["pushed"].rsplit("@", 1)[1]
+        assert deployed["image"]["digest"] == served
+
+
+def test_plan_pushes_nothing_and_knows_an_unchanged_image_by_its_content_key(
+        built: ImageBuild, service_copy: Path, tmp_path: Path) -> None:
+    state = tmp_path / "cloud"
+    with LocalCloud(state, registry=True) as cloud:
+        assert cloud.registry is not None
+        registry = cloud.registry.address
+        where = ("--cloud-state", str(state))
+        planned = _cli("plan", str(service_copy), *where)
+        push = [c for c in planned["calls"] if c["operation"] == "push_image"]
+        assert push and push[0]["params"]["digest"] == PENDING_DIGEST
+        assert planned["artifact"]["digest"] == PENDING_DIGEST  # "digest after push"
+        assert _served(registry, "fastfn/hello:default") is None  # the plan pushed nothing
+
+        deployed = _cli("deploy", str(service_copy), *where)
+        digest = deployed["image"]["digest"]
+        assert digest.startswith("sha256:") and digest == _served(
+            registry, "fastfn/hello:default")
+        recorded = json.loads((service_copy / ".fastfn" / "deploy" / "default.json")
+                              .read_text())
+        assert recorded["digest"] == digest and recorded["build_key"].startswith("sha256:")
+
+        # Unchanged: the recorded key gives the deployed digest, nothing to do.
+        again = _cli("plan", str(service_copy), *where)
+        assert again["calls"] == [] and again["artifact"]["digest"] == digest
+        assert _cli("deploy", str(service_copy), *where)["mutating_calls"] == 0
+
+        # A code change: a new image, planned without a push, pushed by the deploy.
+        extra = service_copy / "extra.py"
+        extra.write_text("ANSWER = 42\n")
+        try:
+            changed = _cli("plan", str(service_copy), *where)
+            assert [c["operation"] for c in changed["calls"]] == ["push_image",
+                                                                  "update_function"]
+            update = changed["calls"][1]["params"]
+            assert update["image_digest"] == PENDING_DIGEST
+            assert _served(registry, "fastfn/hello:default") == digest  # still the old one
+            redeployed = _cli("deploy", str(service_copy), *where)
+            new_digest = redeployed["image"]["digest"]
+            assert new_digest not in (digest, PENDING_DIGEST)
+            assert new_digest == _served(registry, "fastfn/hello:default")
+            functions = cloud.client(oci.functions.FunctionsManagementClient)
+            fn_id = redeployed["ids"]["function"]
+            assert functions.get_function(fn_id).data.source_details.image_digest == new_digest
+        finally:
+            extra.unlink()
 
 
 def test_x86_arm_shape_gives_an_index_of_what_this_machine_can_build(

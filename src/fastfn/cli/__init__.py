@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from fastfn.cli import build, cloud, deploy, dev, doctor, iam, invoke, logs, push, scaffold
+from fastfn.cli import build, cloud, deploy, dev, doctor, iam, invoke, logs, scaffold
 
 app = typer.Typer(
     name="fastfn",
@@ -39,7 +39,6 @@ app.command()(scaffold.dockerfile)
 app.add_typer(cloud.cloud, name="cloud")
 app.command()(logs.logs)
 app.command()(build.build)
-app.command()(push.push)
 app.command()(deploy.plan)
 app.command()(deploy.deploy)
 app.command()(deploy.drift)

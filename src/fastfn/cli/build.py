@@ -15,8 +15,8 @@ from typing import Any
 import typer
 
 from fastfn.cli.common import console, fail, load_service, warn
+from fastfn.cli.target_options import CLOUD_STATE
 
-DEFAULT_STATE = Path(".fastfn") / "cloud"
 LOCAL_REGISTRY = "local.ocir.io/fastfn"
 
 
@@ -54,7 +54,8 @@ def build_and_push(service_dir: Path, stage: str | None, reference: str, push: b
         cloud = running(state_dir)
         if cloud is None or not cloud.registry:
             raise fail(f"no local cloud with a registry runs on {state_dir}: start one "
-                       f"with `fastfn cloud up --state-dir {state_dir}`")
+                       f"with `fastfn cloud up --state-dir {state_dir}` (or name it with "
+                       f"--cloud-state)")
         registry = cloud.registry
     status, on_line = _progress(as_json)
     try:
@@ -86,8 +87,7 @@ def build(
                             "(default: the one fastfn deploy uses)"),
     push: bool = typer.Option(False, "--push", help="also push it to the local cloud's "
                               "registry"),
-    state_dir: Path = typer.Option(DEFAULT_STATE, "--state-dir",
-                                   help="the local cloud's state directory (--push)"),
+    cloud_state: Path = CLOUD_STATE,
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Build the service's container image with buildah (no Docker daemon)."""
@@ -96,7 +96,7 @@ def build(
     if "@" in reference or ":" not in reference.rsplit("/", 1)[-1]:
         raise fail(f"--tag must look like <registry>/<repo>:<tag> (no digest), "
                    f"got {reference!r}")
-    built, pushed = build_and_push(service_dir, stage, reference, push, state_dir, as_json)
+    built, pushed = build_and_push(service_dir, stage, reference, push, cloud_state, as_json)
     result = {
         "image": built.reference, "image_id": built.image_id, "size": built.size,
         "platforms": list(built.platforms), "python": built.python,

@@ -159,11 +159,17 @@ def deploy(
             raise fail(str(exc)) from None
     run = outcome.execution
     if as_json:
+        deployed = run.pushed or outcome.plan.artifact  # the registry's digest, if pushed
         typer.echo(json.dumps({"plan": outcome.plan.to_json(),
+                               "image": None if deployed is None else
+                               {"image": deployed.image, "digest": deployed.digest},
                                "mutating_calls": run.mutating_calls, "ids": run.ids,
                                "state": str(outcome.state_path)}, indent=2))
         return
     print_plan(outcome.plan, "deployed")
+    if run.pushed is not None:
+        console.print(f"pushed {run.pushed.image}@{run.pushed.digest}", highlight=False,
+                      markup=False, soft_wrap=True)
     console.print(f"{run.mutating_calls} mutating call(s); state in {outcome.state_path}",
                   highlight=False, markup=False)
     _print_ids(run.ids)

@@ -11,8 +11,8 @@ from typing import Any
 import typer
 
 from fastfn.cli.common import console, fail, load_service
+from fastfn.cli.target_options import CLOUD_STATE
 
-DEFAULT_STATE = Path(".fastfn") / "cloud"
 _AGO = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _STYLES = {"warning": "yellow", "warn": "yellow", "error": "bold red",
@@ -63,8 +63,7 @@ def _escape(text: str) -> str:
 
 def logs(
     name: str = typer.Argument(..., help="function or application name, or a service dir"),
-    state_dir: Path = typer.Option(DEFAULT_STATE, "--state-dir",
-                                   help="the local cloud's state directory"),
+    cloud_state: Path = CLOUD_STATE,
     follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines"),
     since: str = typer.Option(None, help="only lines since: 10m, 2h, 1d or an ISO time"),
     call_id: str = typer.Option(None, "--call-id", help="only this invocation's lines"),
@@ -77,11 +76,11 @@ def logs(
 
     target = _target(name, stage)
     when = parse_since(since)
-    store = FunctionLogs(StateLayout(state_dir).logs)
+    store = FunctionLogs(StateLayout(cloud_state).logs)
     if not follow:
         entries = store.read(target, when, call_id)
         if not entries and not as_json:
-            console.print(f"no log lines for {target!r} in {state_dir}", highlight=False)
+            console.print(f"no log lines for {target!r} in {cloud_state}", highlight=False)
         for entry in entries:
             _show(entry, as_json)
         return

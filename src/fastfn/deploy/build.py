@@ -26,8 +26,9 @@ class ImageBuilder(Protocol):
         """The image for this service (a target's desired state), without side effects."""
         ...
 
-    def push(self, step: Push) -> None:
-        """Make the step's artifact pullable by the target (idempotent)."""
+    def push(self, step: Push) -> str | None:
+        """Make the step's artifact pullable by the target (idempotent); the digest the
+        registry stores when the plan could not know it (`Artifact.pending`), else None."""
         ...
 
 

@@ -63,7 +63,7 @@ def deploy(manifest: Manifest, service_dir: Path, stage: str | None, target: Tar
         built = target.build(service)
         the_plan = target.plan(service, built, target.observe(service), mode, options)
         run = execute(the_plan, target, on_call)
-        path = _record(service_dir, service, target, run, built,
+        path = _record(service_dir, service, target, run, run.pushed or built,
                        settings=service.fingerprint() if mode == "full" else None)
     return Outcome(the_plan, run, path)
 
@@ -78,7 +78,8 @@ def _record(service_dir: Path, service: Any, target: Target, run: Execution,
     if settings is not None:  # an image-only update leaves the settings as they were
         current.settings_fingerprint = recorded.fingerprint(settings)
     current.record_image(built.image, built.digest, built.kind,
-                         resources if resources is not None else run.ids)
+                         resources if resources is not None else run.ids,
+                         content_key=built.content_key or None)
     return recorded.save(service_dir, current)
 
 

@@ -30,6 +30,7 @@ class DeployedImage(BaseModel):
     time: str
     kind: str = "image"
     resources: dict[str, str] = Field(default_factory=dict)
+    content_key: str | None = None  # what the image was built from (deploy/image/key.py)
 
 
 class StageState(BaseModel):
@@ -39,6 +40,9 @@ class StageState(BaseModel):
     resources: dict[str, str] = Field(default_factory=dict)  # kind -> id
     image: str | None = None
     digest: str | None = None
+    # The content key of the image deployed now, when it was built here: a plan with the
+    # same key knows the digest without pushing.
+    build_key: str | None = None
     settings_fingerprint: str | None = None  # sha256 of the deployed settings
     history: list[DeployedImage] = Field(default_factory=list)  # oldest first
     updated: str = ""
@@ -57,12 +61,18 @@ class StageState(BaseModel):
         return data
 
     def record_image(self, image: str, digest: str, kind: str = "image",
-                     resources: dict[str, str] | None = None) -> None:
+                     resources: dict[str, str] | None = None,
+                     content_key: str | None = None) -> None:
         self.image, self.digest = image, digest
+        if content_key is None:  # a rollback: the history knows the key, if any
+            content_key = next((e.content_key for e in reversed(self.history)
+                                if e.digest == digest and e.image == image), None)
+        self.build_key = content_key
         entry = DeployedImage(image=image, digest=digest, time=now(), kind=kind,
-                              resources=dict(resources or {}))
+                              resources=dict(resources or {}), content_key=content_key)
         if self.history and self.history[-1].digest == digest:
             self.history[-1].resources.update(entry.resources)
+            self.history[-1].content_key = content_key or self.history[-1].content_key
         else:
             self.history.append(entry)
             del self.history[:-HISTORY_LIMIT]

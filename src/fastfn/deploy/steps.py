@@ -13,17 +13,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+# The digest of an image not pushed yet: the registry names it only after the push, so a
+# plan shows this and the executor puts the pushed digest in its place.
+PENDING_DIGEST = "<digest after push>"
+
 
 @dataclass(frozen=True)
 class Artifact:
     """What a build produces, named so the platform runs exactly it."""
 
     image: str  # what the platform pulls: repository:tag, or a zip's object name
-    digest: str  # sha256:... (an image digest, or a zip's sha256)
+    digest: str  # sha256:... (an image digest, or a zip's sha256), or PENDING_DIGEST
     kind: Literal["image", "zip"] = "image"
+    # What the image is built from (source, base, wheels), when the builder knows it:
+    # recorded in deploy state, so a later plan knows "unchanged" without pushing.
+    content_key: str = field(default="", compare=False)
     # For a rollback: the resources recorded with this artifact when it was deployed (a
     # Lambda version, an instance configuration), so a target can put exactly them back.
     refs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def pending(self) -> bool:
+        """True while the digest is known only after the push."""
+        return self.digest == PENDING_DIGEST
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def test_app_error_is_visible_in_logs_and_events(cloud: LocalCloud, state_dir: P
     assert max(len(line) for line in shown.output.splitlines()) <= 80
 
     def lines() -> list[dict]:  # type: ignore[type-arg]
-        out = runner.invoke(cli_app, ["logs", "on-upload", "--state-dir", str(state_dir),
+        out = runner.invoke(cli_app, ["logs", "on-upload", "--cloud-state", str(state_dir),
                                       "--json", "--since", "10m"]).output
         return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
@@ -83,9 +83,9 @@ def test_app_error_is_visible_in_logs_and_events(cloud: LocalCloud, state_dir: P
     assert entries[0]["application"] == "events"
     everything = lines()
     assert any(e["line"] == "looking at bad.csv.gz" for e in everything)  # stdout too
-    by_call = runner.invoke(cli_app, ["logs", "events", "--state-dir", str(state_dir),
+    by_call = runner.invoke(cli_app, ["logs", "events", "--cloud-state", str(state_dir),
                                       "--call-id", entries[0]["callId"]])
     assert "not a report: bad.csv.gz" in by_call.output
-    bad = runner.invoke(cli_app, ["logs", "on-upload", "--state-dir", str(state_dir),
+    bad = runner.invoke(cli_app, ["logs", "on-upload", "--cloud-state", str(state_dir),
                                   "--since", "yesterday"])
     assert bad.exit_code != 0 and "--since" in bad.output

@@ -56,7 +56,8 @@ class Target(Protocol):
 
     def apply(self, step: Step, ids: dict[str, str]) -> str | None:
         """Run one step and wait until the platform has finished it; returns the id of
-        the resource it created or changed. `ids` maps resource kind to id."""
+        the resource it created or changed (for a `Push`: the digest the registry
+        stores, or None when the planned one stands). `ids` maps resource kind to id."""
         ...
 
     def describe(self) -> dict[str, str]:

@@ -2,12 +2,14 @@
 `fastfn cloud up` serves.
 
 Two builders, chosen with `--set build=image|source` (env `FASTFN_LOCAL_BUILD`):
-- `source` (default; the fast one `fastfn dev` users want): `LocalImageBuilder`, the
-  service directory snapshotted into the cloud's image store;
-- `image`: `RegistryImageBuilder`, the real image (`deploy/image/`, buildah, cached by
-  layer) pushed to the cloud's registry (docker-registry); the function gets the
-  OCIR-style name (`local.ocir.io/<namespace>/<repo>:<tag>`) and the digest the registry
-  stores, which the cloud resolves through `fastfn.localcloud.registry.local_reference`.
+- `image` (default): `RegistryImageBuilder`, the real image (`deploy/image/`, buildah,
+  cached by layer) pushed to the cloud's registry (docker-registry); the function gets
+  the OCIR-style name (`local.ocir.io/<namespace>/<repo>:<tag>`) and the digest the
+  registry stores, which the cloud resolves through
+  `fastfn.localcloud.registry.local_reference`. A plan pushes nothing: it compares the
+  build's content key with the one deploy state recorded;
+- `source` (the fast one; what `fastfn dev` runs): `LocalImageBuilder`, the service
+  directory snapshotted into the cloud's image store.
 
 The cloud is found through its public API (`fastfn.localcloud.oci.running`); nothing
 here knows the cloud's state-dir file names.
@@ -17,10 +19,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastfn.deploy.errors import BuildError, TargetError
-from fastfn.deploy.steps import Artifact, Push
+from fastfn.deploy.steps import PENDING_DIGEST, Artifact, Push
 from fastfn.deploy.targets.oci.models import DesiredService, TargetSettings
 from fastfn.deploy.targets.oci.target import OciFunctionsTarget
 
@@ -68,41 +70,92 @@ class LocalImageBuilder:
 class RegistryImageBuilder:
     """The service's real image, built with buildah and pushed to the cloud's registry.
 
-    `build` builds (cached by layer: an unchanged service takes seconds) and pushes (a
-    local, idempotent copy: only new blobs move), because the digest OCI records is the
-    one the registry stores, known only after a push. `push` then has nothing to do."""
+    The registry names the digest only after a push, and a plan pushes nothing, so
+    `build` computes the build's content key (`deploy/image/key.py`: context, Dockerfile,
+    base, wheelhouse): the key deploy state recorded with a digest the registry still
+    serves gives that digest (unchanged: nothing to push); any other is a new image whose
+    digest is `PENDING_DIGEST`. `push` (run by apply only) builds, cached by layer, and
+    pushes, returning the registry's digest."""
 
     def __init__(self, cloud: RunningCloud, cache_dir: Path | None = None) -> None:
+        from fastfn.deploy.image.tools import ImageToolMissing, require
+
         if not cloud.registry:
             raise BuildError("the local cloud runs no registry: install docker-registry "
                              "(apt-get install docker-registry) and restart `fastfn cloud "
-                             "up`, or deploy with --set build=source")
+                             "up`, or deploy from the source folder with --set build=source")
+        try:
+            for tool in ("buildah", "skopeo"):
+                require(tool)
+        except ImageToolMissing as exc:
+            raise BuildError(f"{exc}; or deploy from the source folder with "
+                             "--set build=source") from None
         self.cloud = cloud
         self.cache_dir = cache_dir
+        self._planned: dict[str, DesiredService] = {}  # image -> what build() saw
 
-    def build(self, service: DesiredService) -> Artifact:
-        from fastfn.deploy.image.buildah import build_image, push_image
-        from fastfn.localcloud.registry import local_reference
+    def _manifest(self, service: DesiredService) -> Any:
         from fastfn.manifest import ManifestError, load
 
         if not service.source_dir.is_dir():
             raise BuildError(f"{service.source_dir} is not a directory")
         try:
-            manifest = load(service.source_dir)
+            return load(service.source_dir)
         except ManifestError as exc:
             raise BuildError(str(exc)) from None
+
+    def _key(self, service: DesiredService) -> str:
+        from fastfn.deploy.image.key import content_key
+
         stage = None if service.stage == "default" else service.stage
-        built = build_image(service.source_dir, manifest, service.function.image,
+        return content_key(service.source_dir, self._manifest(service), stage=stage,
+                           cache_dir=self.cache_dir)
+
+    def _served(self, image: str, digest: str) -> bool:
+        """Does the registry still serve `image`'s repository at `digest`? (a read)"""
+        from fastfn.deploy.image.buildah import remote_manifest
+        from fastfn.deploy.image.tools import ImageToolError
+        from fastfn.localcloud.registry import local_reference
+
+        repository = local_reference(image, self.cloud.registry).rsplit(":", 1)[0]
+        try:
+            remote_manifest(f"{repository}@{digest}")
+        except ImageToolError:
+            return False
+        return True
+
+    def build(self, service: DesiredService) -> Artifact:
+        from fastfn.deploy import state as recorded
+
+        key = self._key(service)
+        image = service.function.image
+        self._planned[image] = service
+        known = recorded.load(service.source_dir, service.stage)
+        if (known is not None and known.build_key == key and known.image == image
+                and known.digest and self._served(image, known.digest)):
+            return Artifact(image=image, digest=known.digest, content_key=key)
+        return Artifact(image=image, digest=PENDING_DIGEST, content_key=key)
+
+    def push(self, step: Push) -> str:
+        from fastfn.deploy.image.buildah import build_image, push_image
+        from fastfn.localcloud.registry import local_reference
+
+        planned = step.artifact
+        service = self._planned.get(planned.image)
+        if service is None:
+            raise BuildError(f"{planned.image}: push of an image this deploy did not plan")
+        if planned.content_key and self._key(service) != planned.content_key:
+            raise BuildError(f"{service.source_dir} changed while deploying (the image "
+                             "planned is not the one it would build now); run again")
+        stage = None if service.stage == "default" else service.stage
+        built = build_image(service.source_dir, self._manifest(service), planned.image,
                             stage=stage, cache_dir=self.cache_dir)
         pushed = push_image(built.reference,
-                            local_reference(service.function.image, self.cloud.registry),
+                            local_reference(planned.image, self.cloud.registry),
                             is_index=built.is_index)
         digest = pushed.rsplit("@", 1)[1]
-        log.info("image pushed", extra={"image": service.function.image, "digest": digest})
-        return Artifact(image=service.function.image, digest=digest)
-
-    def push(self, step: Push) -> None:
-        return None  # pushed by build(): the digest is the registry's
+        log.info("image pushed", extra={"image": planned.image, "digest": digest})
+        return digest
 
 
 BUILDERS = ("source", "image")
@@ -112,7 +165,8 @@ def local_cloud_target(state_dir: Path, registry: str = "local.ocir.io/fastfn",
                        endpoint: str | None = None,
                        build: str | None = None) -> OciFunctionsTarget:
     """The local cloud running on `state_dir` (`fastfn cloud up --state-dir ...`);
-    `build`: "source" (directory snapshots) or "image" (buildah + the registry)."""
+    `build`: "image" (buildah + the registry; the default) or "source" (directory
+    snapshots)."""
     import os
 
     import oci
@@ -138,7 +192,7 @@ def local_cloud_target(state_dir: Path, registry: str = "local.ocir.io/fastfn",
         raise TargetError(f"the local cloud has no subnet named {LOCAL_SUBNET!r}")
     settings = TargetSettings(compartment_id=cloud.compartment_id,
                               subnet_ids=(subnets[0].id,), registry=registry)
-    build = build or os.environ.get("FASTFN_LOCAL_BUILD") or "source"
+    build = build or os.environ.get("FASTFN_LOCAL_BUILD") or "image"
     if build not in BUILDERS:
         raise TargetError(f"build={build!r}: one of {', '.join(BUILDERS)}")
     builder = RegistryImageBuilder(cloud) if build == "image" else LocalImageBuilder(cloud)

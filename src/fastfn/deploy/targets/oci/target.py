@@ -96,8 +96,7 @@ class OciFunctionsTarget:
 
     def apply(self, step: Step, ids: dict[str, str]) -> str | None:
         if isinstance(step, Push):
-            self.builder.push(step)
-            return None
+            return self.builder.push(step)  # the registry's digest, or None
         if not isinstance(step, Call):  # each call follows its own work request
             raise TargetError(f"OCI Functions plans no {step.operation} step")
         return apply_call(self._client("functions"), self._client("work"), step, ids,

@@ -50,8 +50,9 @@ class FunctionRunner:
                                   InvokeFailure | None] | None = None
         self.logs = FunctionLogs(StateLayout(ctx.state_dir).logs)
         self._app_names: dict[str, str] = {}
-        # The local OCIR: images named with an OCIR host that are not in the image store
-        # (source snapshots, `fastfn push`) are pulled from it and run from their rootfs.
+        # The local OCIR: images named with an OCIR host that the image store (source
+        # snapshots, `--set build=source`) does not hold are pulled from it and run from
+        # their rootfs.
         self.registry: RegistryResolver | None = None
 
 
