@@ -72,3 +72,31 @@ async def test_full_pages_of_the_largest_items_stay_under_the_limit_and_skip_not
                                                          "after": ids[-3]})).json()
     assert [item["id"] for item in small["items"]] == ids[-2:]
     assert small["next_after"] is None
+
+
+@pytest.mark.parametrize("content_type,body", [
+    ("text/plain", b'{"name":"ok"}'),
+    (None, b'{"name":"ok"}'),
+    ("application/json", b""),
+    ("application/x-www-form-urlencoded", b"name=ok"),
+])
+async def test_a_body_that_is_not_json_is_a_422_on_body(
+    items_client: httpx.AsyncClient, items_dsn: str, content_type: str | None, body: bytes
+):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await items_client.post("/v1/items", content=body, headers=headers)
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["detail"][0]["loc"][0] == "body"
+    async with await psycopg.AsyncConnection.connect(items_dsn) as conn:
+        assert (await (await conn.execute("SELECT count(*) FROM items")).fetchone()) == (0,)
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8",
+                                          "Application/JSON", "application/merge-patch+json"])
+async def test_json_media_types_with_parameters_are_accepted(
+    items_client: httpx.AsyncClient, content_type: str
+):
+    response = await items_client.post("/v1/items", content=b'{"name":"ok"}',
+                                       headers={"Content-Type": content_type})
+    assert response.status_code == 201, response.text[:300]
+    assert response.json()["name"] == "ok"

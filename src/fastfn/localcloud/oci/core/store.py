@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         self._depth = 0
+        self._after_commit: list[Callable[[], None]] = []
 
     def close(self) -> None:
         with self._lock:
@@ -81,6 +82,7 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """Several reads and writes that see and leave a consistent state."""
+        committed: list[Callable[[], None]] = []
         with self._lock:
             outer = self._depth == 0
             if outer:
@@ -91,11 +93,25 @@ class Store:
             except BaseException:
                 self._depth -= 1
                 if outer:
+                    self._after_commit.clear()
                     self._db.execute("ROLLBACK")
                 raise
             self._depth -= 1
             if outer:
                 self._db.execute("COMMIT")
+                committed, self._after_commit = self._after_commit, []
+        for callback in committed:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction under way has committed (at once outside
+        one); never after a rollback. For work that must follow only durable state, such
+        as delivering the event a write recorded."""
+        with self._lock:
+            if self._depth:
+                self._after_commit.append(callback)
+                return
+        callback()
 
     def put(self, kind: str, id: str, doc: Doc, parent: str = "", name: str = "") -> None:
         with self._lock:

@@ -170,7 +170,9 @@ class Events:
     # -- delivery ------------------------------------------------------------------------
 
     def publish(self, event: dict[str, Any]) -> None:
-        """Called by the services on the server's loop when something happens."""
+        """Called by the services on the server's loop when something happens, inside the
+        store transaction that makes it happen: the change and its deliveries commit
+        together."""
         for rule in self.store.find(RULE):
             if not rule["isEnabled"] or rule["lifecycleState"] != "ACTIVE":
                 continue
@@ -202,7 +204,9 @@ class Events:
                             "delivered by the local cloud")
         self.store.put(DELIVERY, delivery["id"], delivery, parent=rule["id"], name=stamp)
         if delivery["state"] == PENDING:
-            self._schedule(delivery)
+            # Delivered once the write that published it has committed; a write rolled
+            # back takes its delivery records with it.
+            self.store.after_commit(lambda: self._schedule(delivery))
 
     def _schedule(self, delivery: dict[str, Any]) -> None:
         loop = self._loop or asyncio.get_running_loop()

@@ -4,6 +4,12 @@ Each request goes to a backend chosen at that moment (round robin by weight over
 healthy, non-draining, non-offline ones; backups only when no primary is healthy), so a
 backend stops getting new requests as soon as its drain begins while requests already
 sent to it finish. Connections to backends are kept alive and reused.
+
+A request goes to another backend only when it cannot have been served twice: the
+connection could not be made, or the request is one a client may replay (a safe or
+idempotent method, or one carrying an Idempotency-Key). A POST whose connection fails
+after it was sent may have been processed, so it gets a 502 rather than a second run. A
+kept-alive connection the backend has closed is dropped before it is reused.
 """
 
 from __future__ import annotations
@@ -25,12 +31,27 @@ log = logging.getLogger("fastfn.localcloud.oci.loadbalancer")
 
 MAX_HEAD = 64 * 1024
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-BAD_GATEWAY = (b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\n"
-               b"content-length: 27\r\n\r\nNo healthy backend is left.")
+NO_BACKEND = b"No healthy backend is left."
+FAILED_AFTER_SEND = b"The backend failed after the request was sent; it was not replayed."
+
+
+def bad_gateway(text: bytes) -> bytes:
+    return (b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\n"
+            b"content-length: %d\r\n\r\n%s" % (len(text), text))
+
+
+# RFC 9110 9.2.2: a client may repeat these; the Idempotency-Key draft makes any request so.
+REPLAYABLE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"})
+IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
 
 
 class BadMessage(Exception):
     pass
+
+
+def replayable(head: bytes, headers: dict[str, str]) -> bool:
+    method = head.split(b" ", 1)[0]
+    return method in REPLAYABLE_METHODS or any(h in headers for h in IDEMPOTENCY_HEADERS)
 
 
 async def read_head(reader: asyncio.StreamReader) -> bytes:
@@ -111,7 +132,7 @@ class Listener:
                     return
                 headers = header_map(head)
                 body = await read_body(reader, headers) or b""
-                keep = await self.forward(head + body, writer)
+                keep = await self.forward(head + body, writer, replayable(head, headers))
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
         except (BadMessage, ValueError, asyncio.IncompleteReadError, ConnectionError,
@@ -121,16 +142,25 @@ class Listener:
         finally:
             writer.close()
 
-    async def forward(self, request: bytes, client: asyncio.StreamWriter) -> bool:
+    def _reusable(self, name: str) -> Conn | None:
+        pool = self.idle.setdefault(name, [])
+        while pool:
+            reader, writer = pool.pop()
+            if not reader.at_eof() and not writer.is_closing():
+                return reader, writer
+            writer.close()  # the backend closed it while it was idle
+        return None
+
+    async def forward(self, request: bytes, client: asyncio.StreamWriter,
+                      may_replay: bool) -> bool:
         """Send one request to a backend and its response to the client; True: keep alive."""
-        for _ in range(3):  # a refused or stale connection is retried: nothing was served
+        for _ in range(3):  # a backend that cannot be reached is skipped
             backend = self.pick()
             if backend is None:
                 break
             name = backend["name"]
-            pool = self.idle.setdefault(name, [])
             try:
-                conn = pool.pop() if pool else await asyncio.open_connection(
+                conn = self._reusable(name) or await asyncio.open_connection(
                     backend["ipAddress"], backend["port"])
             except OSError:
                 continue
@@ -140,7 +170,13 @@ class Listener:
                 head = await read_head(reader)
             except (OSError, asyncio.IncompleteReadError):
                 writer.close()
-                continue
+                if may_replay:
+                    continue
+                log.warning("backend %s failed after a %s was sent: 502, not replayed",
+                            name, request.split(b" ", 1)[0].decode("latin-1"))
+                client.write(bad_gateway(FAILED_AFTER_SEND))
+                await client.drain()
+                return True
             headers = header_map(head)
             body = await read_body(reader, headers)
             if body is None:
@@ -149,10 +185,10 @@ class Listener:
             elif headers.get("connection", "").lower() == "close":
                 writer.close()
             else:
-                pool.append(conn)
+                self.idle.setdefault(name, []).append(conn)
             client.write(head + body)
             await client.drain()
             return body is not None
-        client.write(BAD_GATEWAY)
+        client.write(bad_gateway(NO_BACKEND))
         await client.drain()
         return True

@@ -241,12 +241,13 @@ class Backend:
                     assert current is not None
                     self.keep_version(store, current)
                 store.put(OBJECT, key, obj, parent=bucket["id"], name=name)
+                # In the same transaction: the object and its event records, or neither.
+                self.emit(EVENT_UPDATE if current else EVENT_CREATE, bucket, obj)
         except BaseException:
             self.blobs.remove(written.blob)
             raise
         if current is not None and not kept:
             self.blobs.remove(current["blob"])
-        self.emit(EVENT_UPDATE if current else EVENT_CREATE, bucket, obj)
         return obj
 
     @staticmethod
@@ -322,9 +323,9 @@ class Backend:
                 if current is None:
                     self.promote(store, bucket, name)
                 gone = old
+            if not gone.get("isDeleteMarker"):
+                self.emit(EVENT_DELETE, bucket, gone)
         self.blobs.remove(*removed)
-        if not gone.get("isDeleteMarker"):
-            self.emit(EVENT_DELETE, bucket, gone)
         return marker
 
     def versions_of(self, store: Store, bucket_id: str, name: str) -> list[Doc]:
