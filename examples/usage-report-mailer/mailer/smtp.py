@@ -85,11 +85,9 @@ class _DotStuffing:
             stuffed = b"." + stuffed
         if not stuffed.endswith(b"\r\n"):
             stuffed += b"\r\n"
-        try:
-            client.send(stuffed + b".\r\n")
-        finally:
-            # A write that failed part-way may still have reached the server whole.
-            self.data_end_sent = True
+        client.send(stuffed + b".\r\n")
+        # Only now: a write that failed did not get its last bytes, the end, out.
+        self.data_end_sent = True
         return client.getreply()
 
 
