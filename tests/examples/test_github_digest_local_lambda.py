@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -34,6 +36,35 @@ def _fastfn(*args: str) -> list[str]:
 
 
 ENV = os.environ | {"GITHUB_DIGEST_API_KEY": KEY, "COLUMNS": "200"}
+# Generous: a cold awslambdaric start on a loaded 2-core machine can take tens of seconds.
+START_S, CALL_S, STOP_S = 180, 90, 90
+
+
+class DevOutput:
+    """`fastfn dev`'s output, read as it comes (the pipe is drained, so the server never
+    blocks on a full one); `url` is set once it says it is ready, or the process ended."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.url: str | None = None
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.lines.append(line)
+            found = re.search(r"try: curl -i (http://\S+?)/?\s*$", line)
+            if found and self.url is None:
+                self.url = found.group(1)
+                self.ready.set()
+        self.ready.set()  # EOF: the process is gone
+
+    def wait_url(self, timeout: float) -> str:
+        assert self.ready.wait(timeout), "fastfn dev not ready:\n" + "".join(self.lines)
+        assert self.url is not None, "fastfn dev ended:\n" + "".join(self.lines)
+        return self.url
 
 
 @pytest.mark.slow
@@ -43,28 +74,31 @@ def test_dev_and_invoke(service: Path) -> None:
                                        "--config", f"GITHUB_API_URL={github.url}"),
                                env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
+        output = DevOutput(dev)
         try:
-            url = wait_for_dev(service, timeout_s=60)["url"]
-            ok = httpx.get(url + "/info/version", headers={"x-api-key": KEY}, timeout=30)
+            url = output.wait_url(START_S)
+            assert wait_for_dev(service, timeout_s=30)["url"] == url  # the state it left
+            ok = httpx.get(url + "/info/version", headers={"x-api-key": KEY}, timeout=CALL_S)
             assert ok.status_code == 200 and ok.json() == {"version": "v0.4.0"}
-            assert httpx.get(url + "/info/version", timeout=30).status_code == 401
+            assert httpx.get(url + "/info/version", timeout=CALL_S).status_code == 401
             assert httpx.get(url + "/info/version", headers={"x-api-key": "nope"},
-                             timeout=30).status_code == 401
+                             timeout=CALL_S).status_code == 401
             assert httpx.get(url + "/invalid-path", headers={"x-api-key": KEY},
-                             timeout=30).status_code == 404
+                             timeout=CALL_S).status_code == 404
             limit = httpx.get(url + "/github-api/rate-limit", headers={"x-api-key": KEY},
-                              timeout=30)
+                              timeout=CALL_S)
             assert limit.status_code == 200 and limit.json()["remaining"] == 4999
 
             invoked = subprocess.run(_fastfn("invoke", str(service), "--path", "/info/version",
                                              "-H", f"x-api-key: {KEY}", "--json"),
-                                     env=ENV, capture_output=True, text=True, timeout=60)
+                                     env=ENV, capture_output=True, text=True,
+                                     timeout=2 * CALL_S)
             assert invoked.returncode == 0, invoked.stderr
             out = json.loads(invoked.stdout)
             assert out["status"] == 200 and out["body"] == {"version": "v0.4.0"}
         finally:
             dev.send_signal(signal.SIGINT)
-            dev.wait(timeout=30)
+            dev.wait(timeout=STOP_S)
     logs = "".join(p.read_text() for p in (service / ".fastfn" / "lambda-logs").glob("*.log"))
     assert "request refused: missing or wrong x-api-key header" in logs
     assert KEY not in logs

@@ -30,8 +30,10 @@ from support.mailer import BUCKET, SMTPServer, deploy, gzip_report
 pytestmark = pytest.mark.slow
 
 STATE_BUCKET = f"{BUCKET}-mailer-state"
-# A short function timeout keeps the claim's lease (remaining time + 10 s) short.
+# A short function timeout and lease slack keep the claim's lease (remaining time +
+# CLAIM_LEASE_SLACK_S) short: at most TIMEOUT_S + LEASE_SLACK_S after the kill.
 TIMEOUT_S = 6
+LEASE_SLACK_S = 1
 
 
 class HeldData:
@@ -78,10 +80,14 @@ def kill_instances(state_dir: Path) -> int:
     return killed
 
 
-def mailed(smtp: SMTPServer, count: int, quiet_s: float = 4.0) -> list[str]:
-    """The Message-IDs once `count` messages arrived and nothing more came for quiet_s."""
-    smtp.wait_for(count, timeout=90)
-    time.sleep(quiet_s)
+def mailed(smtp: SMTPServer, cloud: Any, timeout: float = 120) -> list[str]:
+    """The Message-IDs once the event's delivery has finished: after that nothing can
+    send it again (the killed instances are gone), so no quiet period is needed."""
+    deadline = time.monotonic() + timeout
+    while not (deliveries := cloud.event_deliveries()) or any(
+            d["state"] == "PENDING" for d in deliveries):
+        assert time.monotonic() < deadline, f"the delivery never finished: {deliveries}"
+        time.sleep(0.2)
     return [str(m.message()["Message-ID"]) for m in smtp.messages]
 
 
@@ -95,9 +101,10 @@ def marker_state(cloud: Any, etag: str) -> str:
 def test_function_killed_mid_smtp(tmp_path: Path, smtp: SMTPServer, accepted: bool) -> None:
     held = HeldData(smtp, accept_first=accepted)
     state = tmp_path / "state"
-    # Redeliveries that outlast the dead claim's lease (about TIMEOUT_S + 10 s).
-    with LocalCloud(state, event_retry_delays=(1.0, 3.0, 16.0)) as cloud:
-        applied = deploy(cloud, smtp)
+    # Redeliveries at kill + 1, 4 and 10 s: the last past the dead claim's lease (at
+    # most kill + 7 s); one more in case a loaded machine makes the lease end late.
+    with LocalCloud(state, event_retry_delays=(1.0, 3.0, 6.0, 10.0)) as cloud:
+        applied = deploy(cloud, smtp, CLAIM_LEASE_SLACK_S=str(LEASE_SLACK_S))
         short_timeout(cloud, applied.function_id)
         storage = cloud.client(oci.object_storage.ObjectStorageClient)
         etag = storage.put_object(cloud.namespace, BUCKET, "killed.csv.gz",
@@ -105,7 +112,7 @@ def test_function_killed_mid_smtp(tmp_path: Path, smtp: SMTPServer, accepted: bo
         try:
             assert held.in_data.wait(60), "the function never reached DATA"
             assert kill_instances(state) >= 1
-            ids = mailed(smtp, 2 if accepted else 1)
+            ids = mailed(smtp, cloud)
         finally:
             held.over.set()
         assert ids == [f"<usage-report.{etag}@fastfn.mailer>"] * (2 if accepted else 1)
@@ -118,7 +125,7 @@ def test_cloud_killed_mid_delivery(tmp_path: Path, smtp: SMTPServer, accepted: b
     held = HeldData(smtp, accept_first=accepted)
     cloud = CloudProcess(tmp_path / "state", tmp_path / "cloud.log").start()
     try:
-        applied = deploy(cloud, smtp)
+        applied = deploy(cloud, smtp, CLAIM_LEASE_SLACK_S=str(LEASE_SLACK_S))
         short_timeout(cloud, applied.function_id)
         storage = cloud.client(oci.object_storage.ObjectStorageClient)
         etag = storage.put_object(cloud.namespace, BUCKET, "crash.csv.gz",
@@ -127,7 +134,7 @@ def test_cloud_killed_mid_delivery(tmp_path: Path, smtp: SMTPServer, accepted: b
             assert held.in_data.wait(60), "the function never reached DATA"
             cloud.kill9()  # its function instances die with it
             cloud.start()
-            ids = mailed(smtp, 2 if accepted else 1)
+            ids = mailed(smtp, cloud)
         finally:
             held.over.set()
         assert ids == [f"<usage-report.{etag}@fastfn.mailer>"] * (2 if accepted else 1)

@@ -143,3 +143,70 @@ def test_lines_starting_with_a_dot_arrive_intact(tmp_path: Path) -> None:
     assert refused == {}
     assert received.tls and received.authenticated
     assert received.content.endswith(body)
+
+
+class SwallowedReply:
+    """The server's first DATA: stored (accepted) and its 250 never sent, until `over`."""
+
+    def __init__(self, server: SMTPServer) -> None:
+        self.original = server.handler.handle_DATA
+        self.over = threading.Event()
+        self.swallowed = 0
+        server.handler.handle_DATA = self.handle_DATA
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        reply = str(await self.original(server, session, envelope))
+        if self.swallowed == 0:
+            self.swallowed += 1
+            while not self.over.is_set():
+                await asyncio.sleep(0.05)
+        return reply
+
+
+def test_no_answer_to_the_end_of_data_is_not_retried(tmp_path: Path) -> None:
+    message = b"From: reports@example.com\r\nTo: ops@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+    with SMTPServer(tmp_path, user=USER, password=PASSWORD) as server:
+        swallowing = SwallowedReply(server)
+        settings = dataclasses.replace(BASE, smtp_port=server.port,
+                                       smtp_ca_file=str(server.cert), smtp_timeout_s=1.0)
+        try:
+            # A budget with room for several more attempts: none may be made.
+            with pytest.raises(SMTPError) as raised:
+                asyncio.run(smtp.send(settings, message, Secret(USER), Secret(PASSWORD), 8))
+        finally:
+            swallowing.over.set()
+        error = raised.value
+        assert error.outcome_unknown and error.retryable
+        assert "may have been accepted" in error.message
+        assert len(server.messages) == 1
+
+
+def test_the_deadline_after_the_end_of_data_is_an_unknown_outcome(tmp_path: Path) -> None:
+    message = b"From: reports@example.com\r\nTo: ops@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+    with SMTPServer(tmp_path, user=USER, password=PASSWORD) as server:
+        swallowing = SwallowedReply(server)
+        # Each read may wait 30 s: the overall deadline (2 s) is what ends the wait.
+        settings = dataclasses.replace(BASE, smtp_port=server.port,
+                                       smtp_ca_file=str(server.cert), smtp_timeout_s=30.0)
+        started = time.monotonic()
+        try:
+            with pytest.raises(SMTPError) as raised:
+                asyncio.run(smtp.send(settings, message, Secret(USER), Secret(PASSWORD), 2))
+        finally:
+            swallowing.over.set()
+        assert time.monotonic() - started < 12
+        assert raised.value.outcome_unknown
+        assert "deadline" in raised.value.message
+        assert len(server.messages) == 1
+
+
+def test_a_refusal_after_the_end_of_data_is_a_known_outcome(tmp_path: Path) -> None:
+    """A 451 to the end of DATA is an answer: retried at once on a fresh connection."""
+    message = b"From: reports@example.com\r\nTo: ops@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+    with SMTPServer(tmp_path, user=USER, password=PASSWORD) as server:
+        server.handler.transient_failures = 1
+        settings = dataclasses.replace(BASE, smtp_port=server.port,
+                                       smtp_ca_file=str(server.cert))
+        refused = asyncio.run(smtp.send(settings, message, Secret(USER), Secret(PASSWORD), 10))
+        assert refused == {}
+        assert len(server.wait_for(1, timeout=30)) == 1

@@ -12,7 +12,12 @@ live in the state bucket as `sent/<etag>`, so every function instance sees them:
    found "sending" with an expired lease: the claimant died between claim and send;
    taken over with `if_match` on the marker's ETag (only one taker wins).
 3. after the SMTP server accepted the message: overwritten as "sent" (`if_match`).
-   On a failure the marker is deleted (`if_match`), so a redelivery starts afresh.
+   On a failure before the end of DATA was written the marker is deleted (`if_match`),
+   so a redelivery starts afresh. When the end of DATA was written and the server's
+   answer never came, the server may have accepted the message: the marker is kept,
+   overwritten as "unknown" with the same lease, and a redelivery treats it like a live
+   "sending" until the lease expires, then takes it over and sends again (at least once:
+   a second copy, same Message-ID, if the first was in fact accepted; never lost).
 
 Marking "sent" is retried until the call's deadline, so Object Storage being unreachable
 for a few seconds does not leave the report unmarked. The one window left: the function
@@ -36,7 +41,8 @@ from mailer.storage import is_transient
 log = logging.getLogger("mailer.claims")
 
 PREFIX = "sent/"
-SENDING, SENT = "sending", "sent"
+SENDING, SENT, UNKNOWN = "sending", "sent", "unknown"
+# Lease slack by default (the function's CLAIM_LEASE_SLACK_S setting).
 LEASE_SLACK_S = 10.0
 
 
@@ -44,6 +50,7 @@ LEASE_SLACK_S = 10.0
 class Claim:
     name: str
     marker_etag: str
+    marker: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,13 @@ def _error(exc: Exception, doing: str) -> StorageError:
 
 
 class Claims:
-    def __init__(self, client: Any, namespace: str, bucket: str) -> None:
+    """`lease_slack_s`: how long past the claimant's own deadline its claim still holds
+    (its SMTP thread may outlive the call by the socket timeout)."""
+
+    def __init__(self, client: Any, namespace: str, bucket: str,
+                 lease_slack_s: float = LEASE_SLACK_S) -> None:
         self.client, self.namespace, self.bucket = client, namespace, bucket
+        self.lease_slack_s = lease_slack_s
 
     def _put(self, name: str, marker: dict[str, Any], **condition: str) -> str:
         response = self.client.put_object(self.namespace, self.bucket, name,
@@ -82,10 +94,10 @@ class Claims:
         name = PREFIX + etag
         marker = {"state": SENDING, "object": object_name, "eventID": event_id,
                   "call_id": call_id, "claimed_at": time.time(),
-                  "lease_until": time.time() + lease_s + LEASE_SLACK_S}
+                  "lease_until": time.time() + lease_s + self.lease_slack_s}
         for _ in range(3):  # a marker deleted between our write and our read: try again
             try:
-                return Claim(name, self._put(name, marker, if_none_match="*"))
+                return Claim(name, self._put(name, marker, if_none_match="*"), marker)
             except oci.exceptions.ServiceError as exc:
                 if exc.status != 412:
                     raise _error(exc, "cannot claim the report") from None
@@ -104,13 +116,18 @@ class Claims:
             if found.get("state") == SENT:
                 return Taken("sent", found)
             if found.get("call_id") == call_id:
-                return Claim(name, found_etag)  # our own write, its answer lost
+                return Claim(name, found_etag, found)  # our own write, its answer lost
             if float(found.get("lease_until", 0)) > time.time():
                 return Taken("busy", found)
-            log.warning("taking over an expired claim",
-                        extra={"marker": name, "previous_call_id": found.get("call_id")})
+            if found.get("state") == UNKNOWN:
+                log.warning("taking over an expired claim whose send has an unknown "
+                            "outcome: if the server accepted it, this is a second copy",
+                            extra={"marker": name, "previous_call_id": found.get("call_id")})
+            else:
+                log.warning("taking over an expired claim",
+                            extra={"marker": name, "previous_call_id": found.get("call_id")})
             try:
-                return Claim(name, self._put(name, marker, if_match=found_etag))
+                return Claim(name, self._put(name, marker, if_match=found_etag), marker)
             except oci.exceptions.ServiceError as exc:
                 if exc.status != 412:
                     raise _error(exc, "cannot take over the report's claim") from None
@@ -147,6 +164,23 @@ class Claims:
                   "it again", extra={"marker": claim.name, "detail": error.message,
                                      "attempts": attempts})
         return False
+
+    def keep_unknown(self, claim: Claim, detail: str) -> None:
+        """The end of DATA was written, the answer never came: keep the claim, recorded
+        as "unknown" with its lease unchanged, so that nobody sends again before the lease
+        expires. If this write fails the marker stays "sending" with the same lease, which
+        redeliveries treat the same way."""
+        marker = {**claim.marker, "state": UNKNOWN, "unknown_at": time.time(),
+                  "detail": detail}
+        try:
+            self._put(claim.name, marker, if_match=claim.marker_etag)
+        except Exception as exc:
+            log.warning("cannot record the unknown outcome; the claim stays as it was",
+                        extra={"marker": claim.name,
+                               "detail": _error(exc, "record unknown").message})
+            return
+        log.warning("send outcome unknown: claim kept until its lease expires",
+                    extra={"marker": claim.name, "lease_until": marker.get("lease_until")})
 
     def release(self, claim: Claim) -> None:
         """Give the claim up after a failure; if this fails the lease expires instead."""

@@ -50,8 +50,17 @@ class VaultError(MailerError):
 
 
 class SMTPError(MailerError):
+    """`outcome_unknown`: the whole message, end of DATA included, was written and the
+    server's reply to it never came (a timeout, the deadline, a dropped connection). The
+    server may have accepted it: sending it again may make a second copy."""
+
     category = "SMTPError"
     status = 502
+
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None,
+                 outcome_unknown: bool = False) -> None:
+        super().__init__(message, retryable=retryable, status=status)
+        self.outcome_unknown = outcome_unknown
 
 
 class Redeliver(CallFailed):

@@ -21,7 +21,7 @@ from fastfn.runtime.context import current
 from mailer import auth, credentials, smtp
 from mailer.claims import Claim, Claims, Taken
 from mailer.compose import compose
-from mailer.errors import MailerError, ParseError
+from mailer.errors import MailerError, ParseError, SMTPError
 from mailer.event import ObjectEvent, parse_event
 from mailer.settings import Settings, load_settings
 from mailer.storage import download
@@ -161,7 +161,8 @@ async def handle(body: bytes) -> Outcome:
                              f"function mails reports from {settings.namespace}/"
                              f"{settings.bucket}")
         remaining, call_id = _remaining()
-        claims = Claims(client, settings.namespace, settings.state_bucket)
+        claims = Claims(client, settings.namespace, settings.state_bucket,
+                        settings.claim_lease_slack_s)
         claiming = asyncio.ensure_future(asyncio.to_thread(
             claims.claim, event.etag, event.eventID, event.object_name, call_id, remaining))
         try:
@@ -203,7 +204,13 @@ async def handle(body: bytes) -> Outcome:
             recipient=", ".join(settings.email_to),
             message=f"Email sent successfully for {object_name}"), fields, started)
     except MailerError as exc:
-        await _release(claims, claim)
+        if isinstance(exc, SMTPError) and exc.outcome_unknown:
+            # The server may have accepted it: the claim is kept until its lease.
+            fields["outcome_unknown"] = True
+            if claims is not None and claim is not None:
+                await asyncio.to_thread(claims.keep_unknown, claim, exc.message)
+        else:
+            await _release(claims, claim)
         fields.update(category=exc.category, retryable=exc.retryable)
         if exc.retryable:
             return _redeliver(object_name, fields, started, exc.message, exc)

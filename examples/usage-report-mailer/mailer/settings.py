@@ -34,6 +34,7 @@ class Settings:
     smtp_ca_file: str | None
     smtp_retry_budget_s: float
     smtp_timeout_s: float
+    claim_lease_slack_s: float = 10.0
 
 
 def _address(key: str, value: str) -> str:
@@ -98,4 +99,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_ca_file=env.get("SMTP_CA_FILE", "").strip() or None,
         smtp_retry_budget_s=_number(env, "SMTP_RETRY_BUDGET_S", 20.0, 0, 300),
         smtp_timeout_s=_number(env, "SMTP_TIMEOUT_S", 10.0, 0.1, 120),
+        # How long a claim outlives its claimant's deadline (see claims.py).
+        claim_lease_slack_s=_number(env, "CLAIM_LEASE_SLACK_S", 10.0, 1, 600),
     )

@@ -4,7 +4,8 @@ Credentials are only ever sent inside TLS: STARTTLS is required (port 465 means 
 the first byte), and a server that does not offer it is refused before AUTH. Failures
 are sorted as transient (connection problems, 4xx replies) or permanent (5xx replies,
 refused credentials, a certificate that does not verify); transient ones are retried
-with backoff while the time budget lasts.
+with backoff while the time budget lasts. One is never retried here: no answer to the end
+of DATA (`outcome_unknown`), since the server may have accepted the message already.
 """
 
 from __future__ import annotations
@@ -63,11 +64,17 @@ def _classify(exc: Exception) -> SMTPError:
 class _DotStuffing:
     """smtplib's DATA with its dot-stuffing done by bytes.replace: the same bytes on the
     wire as `smtplib._quote_periods`' regex (a "." at the start of a line doubled), which
-    takes ~17 ms over a 1.3 MB message where this takes ~1.5 ms."""
+    takes ~17 ms over a 1.3 MB message where this takes ~1.5 ms.
+
+    `data_end_sent` turns true once the end of DATA is written: from then on the server
+    may have accepted the message, whether or not its reply arrives."""
+
+    data_end_sent = False
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         client: smtplib.SMTP = self  # type: ignore[assignment]
         if not isinstance(msg, bytes):
+            self.data_end_sent = True  # not known when smtplib writes it: assume sent
             return smtplib.SMTP.data(client, msg)
         client.putcmd("data")
         code, reply = client.getreply()
@@ -79,6 +86,8 @@ class _DotStuffing:
         if not stuffed.endswith(b"\r\n"):
             stuffed += b"\r\n"
         client.send(stuffed + b".\r\n")
+        # Only now: a write that failed did not get its last bytes, the end, out.
+        self.data_end_sent = True
         return client.getreply()
 
 
@@ -119,7 +128,7 @@ class _Session:
     def __init__(self, settings: Settings, deadline: float) -> None:
         self.deadline = deadline
         timeout = max(0.1, min(settings.smtp_timeout_s, deadline - time.monotonic()))
-        self.client: smtplib.SMTP = (
+        self.client: _SMTP | _SMTPSSL = (
             _SMTPSSL(timeout=timeout, context=_tls_context(settings))
             if settings.smtp_port == 465 else _SMTP(timeout=timeout))
         # Made unconnected (so the watchdog is armed before connect); smtplib checks the
@@ -128,6 +137,13 @@ class _Session:
         self.watchdog = _Watchdog(self.client, deadline)
 
     def check(self, exc: Exception) -> SMTPError:
+        if self.client.data_end_sent and not isinstance(exc, smtplib.SMTPResponseException):
+            # No reply to the end of DATA (a reply, even 4xx/5xx, is a known outcome).
+            why = ("the deadline passed" if self.watchdog.fired
+                   else f"{type(exc).__name__}")
+            return SMTPError("the message was sent but the SMTP server's answer to it "
+                             f"never came ({why}): it may have been accepted",
+                             retryable=True, outcome_unknown=True)
         if self.watchdog.fired:
             return SMTPError("the SMTP exchange did not finish before its deadline "
                              "(a server too slow to answer)", retryable=True)
@@ -214,6 +230,11 @@ class Outbox:
                 return await asyncio.to_thread(_deliver, session, self.settings, message)
             except SMTPError as exc:
                 error = exc
+            if error.outcome_unknown:
+                # Sending again could make a second copy: the claim's lease decides.
+                error.message = f"{error.message} (attempt {attempt}; not retried)"
+                error.args = (error.message,)
+                raise error
             wait = backoff * (0.5 + random.random())  # jitter: instances do not retry in step
             if not error.retryable or time.monotonic() + wait + MIN_ATTEMPT_S >= self.deadline:
                 error.message = f"{error.message} (after {attempt} attempt(s))"
