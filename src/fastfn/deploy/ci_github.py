@@ -140,8 +140,39 @@ def install_steps(python: str) -> str:
 """
 
 
+def image_steps(*, username: str, auth_token: str, registry: str, image: str,
+                platforms: str) -> str:
+    """The steps every workflow that ships an image runs: buildx, the Vault-backed OCIR
+    login, then the build and push of `<image>:<commit sha>` for `platforms`; step id
+    `image`, output `ref` (the pushed digest). `username`, `auth_token` and `registry` are
+    workflow expressions (without `${{ }}`), `image` is the IMAGE text before the tag."""
+    return f"""\
+- uses: docker/setup-buildx-action@v4
+- name: Log in to OCIR (credentials from OCI Vault)
+  env:
+    OCIR_USERNAME_SECRET_ID: ${{{{ {username} }}}}
+    OCIR_AUTH_TOKEN_SECRET_ID: ${{{{ {auth_token} }}}}
+    OCIR_REGISTRY: ${{{{ {registry} }}}}
+  run: |
+    python - <<'EOF'
+{_indent(REGISTRY_LOGIN, 4)}
+    EOF
+- name: Build and push the image ({platforms})
+  id: image
+  env:
+    IMAGE: {image}:${{{{ github.sha }}}}
+  run: |
+    fastfn dockerfile "$SERVICE_DIR" --write
+    docker buildx build --platform {platforms} -t "$IMAGE" --push \\
+      --metadata-file "$RUNNER_TEMP/build.json" "$SERVICE_DIR"
+    digest=$(jq -r '."containerimage.digest"' "$RUNNER_TEMP/build.json")
+    echo "ref=$IMAGE@$digest" >> "$GITHUB_OUTPUT"
+"""
+
+
 def _steps(manifest: Manifest, service_path: str, deploy_args: str) -> str:
     platforms = ",".join(platforms_for_shape(manifest.resolve().shape))
+    image = f"${{{{ vars.OCIR_REGISTRY }}}}/{manifest.name}"
     setup_qemu = "" if platforms == "linux/amd64" else """
 - uses: docker/setup-qemu-action@v4"""
     return f"""\
@@ -158,26 +189,9 @@ def _steps(manifest: Manifest, service_path: str, deploy_args: str) -> str:
     python - <<'EOF'
 {_indent(TOKEN_EXCHANGE, 4)}
     EOF{setup_qemu}
-- uses: docker/setup-buildx-action@v4
-- name: Log in to OCIR (credentials from OCI Vault)
-  env:
-    OCIR_USERNAME_SECRET_ID: ${{{{ vars.OCIR_USERNAME_SECRET_ID }}}}
-    OCIR_AUTH_TOKEN_SECRET_ID: ${{{{ vars.OCIR_AUTH_TOKEN_SECRET_ID }}}}
-    OCIR_REGISTRY: ${{{{ vars.OCIR_REGISTRY }}}}
-  run: |
-    python - <<'EOF'
-{_indent(REGISTRY_LOGIN, 4)}
-    EOF
-- name: Build and push the image ({platforms})
-  id: image
-  env:
-    IMAGE: ${{{{ vars.OCIR_REGISTRY }}}}/{manifest.name}:${{{{ github.sha }}}}
-  run: |
-    fastfn dockerfile "$SERVICE_DIR" --write
-    docker buildx build --platform {platforms} -t "$IMAGE" --push \\
-      --metadata-file "$RUNNER_TEMP/build.json" "$SERVICE_DIR"
-    digest=$(jq -r '."containerimage.digest"' "$RUNNER_TEMP/build.json")
-    echo "ref=$IMAGE@$digest" >> "$GITHUB_OUTPUT"
+{image_steps(username="vars.OCIR_USERNAME_SECRET_ID",
+              auth_token="vars.OCIR_AUTH_TOKEN_SECRET_ID", registry="vars.OCIR_REGISTRY",
+              image=image, platforms=platforms)}\
 - name: fastfn deploy{deploy_args}
   env:
     FASTFN_OCI_PROFILE: DEFAULT

@@ -5,17 +5,23 @@ within 1 s, also while slow senders hold connections open."""
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from io import StringIO
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from fastfn.localcloud.aws.function_url import FunctionURL
 
-from support.hostile_http import CORPUS, SlowSenders, Watchdog, exchange, status_of
+from support.fuzz import (
+    CORPUS_NAMES,
+    Watchdog,
+    address_of,
+    assert_hostile_request_refused,
+    assert_slow_senders_harmless,
+    hostile_request,
+    watch_get,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,45 +33,21 @@ def url(warm_function) -> Iterator[FunctionURL]:  # type: ignore[no-untyped-def]
         yield running
 
 
-def address(url: FunctionURL) -> tuple[str, int]:
-    parts = urlsplit(url.url)
-    assert parts.hostname is not None and parts.port is not None
-    return parts.hostname, parts.port
-
-
 def other_client(url: FunctionURL) -> Watchdog:
-    client = httpx.Client(base_url=url.url, timeout=10)
-
-    def probe() -> None:
-        assert client.get("/echo").status_code == 200
-
-    return Watchdog(probe)
+    return watch_get(url.url + "/echo")
 
 
-@pytest.mark.parametrize("name", sorted(CORPUS))
+@pytest.mark.parametrize("name", CORPUS_NAMES)
 def test_hostile_raw_request_is_not_a_5xx_nor_a_stall(url: FunctionURL, name: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     stderr = StringIO()  # socketserver prints a handler's unhandled exception there
     monkeypatch.setattr(sys, "stderr", stderr)
-    data = CORPUS[name].replace(b" /n/", b" /echo/", 1)
-    with other_client(url) as watchdog:
-        started = time.monotonic()
-        answer = exchange(address(url), data)
-        took = time.monotonic() - started
-        time.sleep(0.1)
-    status = status_of(answer)
-    assert status is None or status < 500, (status, answer[:300])
-    assert "Traceback" not in stderr.getvalue() and b"Traceback" not in answer
-    assert took < 10, f"the function URL kept the connection {took:.1f} s"
-    watchdog.assert_never_stalled()
+    # Any status below 500 passes here: the app behind /echo may accept some of these.
+    assert_hostile_request_refused(address_of(url.url), hostile_request(name, b"/echo/"),
+                                   other_client(url), server="function URL", lowest=0)
+    assert "Traceback" not in stderr.getvalue()
 
 
 def test_slow_senders_do_not_hold_up_other_clients(url: FunctionURL) -> None:
-    slow = SlowSenders(address(url), count=20,
-                       head=b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-    try:
-        with other_client(url) as watchdog:
-            slow.dribble(3.0)
-    finally:
-        slow.close()
-    watchdog.assert_never_stalled()
+    assert_slow_senders_harmless(address_of(url.url), other_client(url), count=20,
+                                 head=b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")

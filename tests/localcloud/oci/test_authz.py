@@ -5,7 +5,6 @@ allowed everything."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,49 +14,29 @@ import oci
 import pytest
 from starlette.routing import Route
 
-from fastfn.localcloud.oci import LocalCloud
-from fastfn.localcloud.oci.core.auth import generate_key, private_pem, public_pem
 from fastfn.localcloud.oci.core.authz import Authorizer, Rule, guard, in_query
 from fastfn.localcloud.oci.server import CloudServices
+
+from support.tenancy import cloud_with_dev
 
 NO_RETRY = oci.retry.NoneRetryStrategy()
 GENERIC = (404, "NotAuthorizedOrNotFound")
 
 
-def tenancy_yaml(public_key: str) -> str:
-    key = json.dumps(public_key)
-    return f"""
-tenancy: {{name: acme}}
-users:
-  - {{name: dev, api_keys: [{key}]}}
-groups:
-  - {{name: devs, members: [dev]}}
-policies:
-  - name: devs
-    compartment: local
-    statements:
-      - Allow group devs to read objects in compartment local where target.bucket.name = 'open'
-      - Allow group devs to use objects in compartment local where target.bucket.name = 'rw'
-      - Allow group devs to inspect buckets in compartment local
-      - Allow group devs to read secret-bundles in compartment local where target.secret.name = 'ok'
-      - Allow group devs to inspect vcns in compartment local
-      - Allow group devs to inspect fn-app in compartment local
-"""
+STATEMENTS = [
+    "Allow group devs to read objects in compartment local where target.bucket.name = 'open'",
+    "Allow group devs to use objects in compartment local where target.bucket.name = 'rw'",
+    "Allow group devs to inspect buckets in compartment local",
+    "Allow group devs to read secret-bundles in compartment local where target.secret.name = 'ok'",
+    "Allow group devs to inspect vcns in compartment local",
+    "Allow group devs to inspect fn-app in compartment local",
+]
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("authz")
-    key = generate_key()
-    (root / "dev.pem").write_bytes(private_pem(key))
-    (root / "tenancy.yaml").write_text(tenancy_yaml(public_pem(key.public_key()).decode()))
-    with LocalCloud(root / "state", tenancy_file=root / "tenancy.yaml") as cloud:
-        identity = cloud.client(oci.identity.IdentityClient)
-        dev = next(u for u in identity.list_users(cloud.tenancy_id).data if u.name == "dev")
-        from fastfn.localcloud.oci.core.auth import fingerprint
-
-        config = {**cloud.config, "user": dev.id, "key_file": str(root / "dev.pem"),
-                  "fingerprint": fingerprint(key.public_key())}
+    with cloud_with_dev(root, STATEMENTS, tenancy_name="acme") as (cloud, config):
         storage = cloud.client(oci.object_storage.ObjectStorageClient)
         for bucket in ("open", "rw", "closed"):
             storage.create_bucket(cloud.namespace, oci.object_storage.models.CreateBucketDetails(

@@ -3,7 +3,6 @@ policies grant (vaults and log content, not keys or log groups), through the rea
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +10,7 @@ from typing import Any
 import oci
 import pytest
 
-from fastfn.localcloud.oci import LocalCloud
-from fastfn.localcloud.oci.core.auth import fingerprint, generate_key, private_pem, public_pem
+from support.tenancy import cloud_with_dev
 
 pytestmark = pytest.mark.slow
 
@@ -22,26 +20,9 @@ NO_RETRY = oci.retry.NoneRetryStrategy()
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("authz-kms")
-    key = generate_key()
-    (root / "dev.pem").write_bytes(private_pem(key))
-    public = json.dumps(public_pem(key.public_key()).decode())
-    (root / "tenancy.yaml").write_text(f"""
-users:
-  - {{name: dev, api_keys: [{public}]}}
-groups:
-  - {{name: devs, members: [dev]}}
-policies:
-  - name: devs
-    compartment: local
-    statements:
-      - Allow group devs to read vaults in compartment local
-      - Allow group devs to read log-content in compartment local
-""")
-    with LocalCloud(root / "state", tenancy_file=root / "tenancy.yaml") as cloud:
-        users = cloud.client(oci.identity.IdentityClient).list_users(cloud.tenancy_id).data
-        config = {**cloud.config, "user": next(u.id for u in users if u.name == "dev"),
-                  "key_file": str(root / "dev.pem"),
-                  "fingerprint": fingerprint(key.public_key())}
+    with cloud_with_dev(root, ["Allow group devs to read vaults in compartment local",
+                               "Allow group devs to read log-content in compartment local"]
+                        ) as (cloud, config):
         yield {"cloud": cloud, "dev": config}
 
 

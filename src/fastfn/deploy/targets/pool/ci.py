@@ -25,10 +25,10 @@ from pathlib import Path
 
 from fastfn.deploy.ci_github import (
     GENERATED_MARK,
-    REGISTRY_LOGIN,
     REPOSITORY,
     Workflow,
     _indent,
+    image_steps,
     install_steps,
 )
 from fastfn.deploy.targets.pool.ci_infra import drift_steps, infra_workflow
@@ -97,26 +97,10 @@ def deploy_workflow(manifest: Manifest, service_path: str, infra_path: str, key:
 {_indent(STATE_OUTPUTS, 4)}
     EOF
 {drift_steps(infra_path).rstrip()}{qemu}
-- uses: docker/setup-buildx-action@v4
-- name: Log in to OCIR (credentials from OCI Vault)
-  env:
-    OCIR_USERNAME_SECRET_ID: ${{{{ steps.tf.outputs.ocir_username_secret_id }}}}
-    OCIR_AUTH_TOKEN_SECRET_ID: ${{{{ steps.tf.outputs.ocir_auth_token_secret_id }}}}
-    OCIR_REGISTRY: ${{{{ steps.tf.outputs.ocir_registry }}}}
-  run: |
-    python - <<'EOF'
-{_indent(REGISTRY_LOGIN, 4)}
-    EOF
-- name: Build and push the image ({platform})
-  id: image
-  env:
-    IMAGE: ${{{{ steps.tf.outputs.ocir_repo_url }}}}:${{{{ github.sha }}}}
-  run: |
-    fastfn dockerfile "$SERVICE_DIR" --write
-    docker buildx build --platform {platform} -t "$IMAGE" --push \\
-      --metadata-file "$RUNNER_TEMP/build.json" "$SERVICE_DIR"
-    digest=$(jq -r '."containerimage.digest"' "$RUNNER_TEMP/build.json")
-    echo "ref=$IMAGE@$digest" >> "$GITHUB_OUTPUT"
+{image_steps(username="steps.tf.outputs.ocir_username_secret_id",
+              auth_token="steps.tf.outputs.ocir_auth_token_secret_id",
+              registry="steps.tf.outputs.ocir_registry",
+              image="${{ steps.tf.outputs.ocir_repo_url }}", platforms=platform)}\
 - name: fastfn deploy --target pool (rolling update, rolled back by itself if unhealthy)
   env:
     FASTFN_OCI_PROFILE: DEFAULT

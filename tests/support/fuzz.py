@@ -1,5 +1,9 @@
-"""Hostile raw HTTP for the local servers' fuzz tests: a corpus of malformed requests, a
-raw socket exchange, slow senders, and a watchdog client whose answers must keep coming."""
+"""The fuzz harness of the local servers' tests: a corpus of hostile raw requests, a raw
+socket exchange, slow senders, a watchdog client whose answers must keep coming, and the
+checks every server must pass (never a 5xx, never a traceback, never a stall).
+
+A server's test module keeps only what is its own: how to start it, which path its
+requests go to, and which call stands for "another client"."""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
 
 HOST = b"Host: 127.0.0.1\r\n"
 
@@ -57,6 +64,21 @@ CORPUS: dict[str, bytes] = {
     b"Authorization: Signature version=\"1\",keyId=\"a/b/c\",algorithm=\"rsa-sha256\","
     b"headers=\"date\",signature=\"AAAA\"\r\n\r\n",
 }
+
+
+CORPUS_NAMES = sorted(CORPUS)
+
+
+def hostile_request(name: str, path: bytes = b"/n/") -> bytes:
+    """The corpus request `name`, its target moved from `/n/` to `path` (a server's own)."""
+    return CORPUS[name].replace(b" /n/", b" " + path, 1)
+
+
+def address_of(url: str) -> tuple[str, int]:
+    """The (host, port) a raw socket connects to for `url`."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None, url
+    return parts.hostname, parts.port
 
 
 def status_of(answer: bytes) -> int | None:
@@ -153,3 +175,49 @@ class Watchdog:
 
 def files_under(root: Path) -> set[Path]:
     return {p for p in root.rglob("*")} if root.exists() else set()
+
+
+def watch_get(url: str, status: int = 200) -> Watchdog:
+    """A watchdog that GETs `url` over one kept-alive connection and expects `status`."""
+    client = httpx.Client(timeout=10)
+
+    def probe() -> None:
+        assert client.get(url).status_code == status
+
+    return Watchdog(probe)
+
+
+def assert_hostile_request_refused(address: tuple[str, int], data: bytes, watchdog: Watchdog,
+                                   *, server: str, lowest: int = 400) -> bytes:
+    """Send `data` raw while `watchdog` keeps asking: the answer is a status from `lowest`
+    to 499 (or none: a closed connection), has no traceback, comes within 10 s, and the
+    other client is never held up. Returns the answer for the caller's own checks."""
+    with watchdog:
+        started = time.monotonic()
+        answer = exchange(address, data)
+        took = time.monotonic() - started
+        time.sleep(0.1)
+    status = status_of(answer)
+    assert status is None or lowest <= status < 500, (status, answer[:300])
+    assert b"Traceback" not in answer
+    assert took < 10, f"the {server} kept the connection {took:.1f} s"
+    watchdog.assert_never_stalled()
+    return answer
+
+
+def assert_slow_senders_harmless(address: tuple[str, int], watchdog: Watchdog, *,
+                                 count: int, head: bytes | None = None,
+                                 seconds: float = 3.0,
+                                 meanwhile: Callable[[], None] | None = None) -> None:
+    """`count` connections dribble `head` for `seconds` while `watchdog` keeps asking (and
+    `meanwhile` runs its own check after the dribble): the other client is never held up."""
+    slow = (SlowSenders(address, count=count) if head is None
+            else SlowSenders(address, count=count, head=head))
+    try:
+        with watchdog:
+            slow.dribble(seconds)
+            if meanwhile is not None:
+                meanwhile()
+    finally:
+        slow.close()
+    watchdog.assert_never_stalled()
