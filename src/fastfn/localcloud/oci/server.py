@@ -48,6 +48,7 @@ from fastfn.localcloud.oci.core.authz import Authorizer, OperationLog, guard
 from fastfn.localcloud.oci.core.context import CloudContext, CloudIdentity
 from fastfn.localcloud.oci.core.errors import (
     OCIError,
+    UnexpectedErrors,
     error_response,
     handle_oci_error,
     handle_unexpected,
@@ -274,6 +275,7 @@ class CloudServices:
                                 Exception: handle_unexpected},
             lifespan=lifespan,
         )
+        app.add_middleware(UnexpectedErrors)
         app.add_middleware(SignatureMiddleware, verifier=self.verifier)
         return app
 

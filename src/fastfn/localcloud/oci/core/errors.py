@@ -11,6 +11,7 @@ import uuid
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("fastfn.localcloud.oci")
 
@@ -76,10 +77,43 @@ async def handle_oci_error(request: Request, exc: Exception) -> Response:
     return error_response(exc, request_id(request))
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
+def internal_error(rid: str) -> Response:
     # A bug in the local cloud still answers in OCI's shape; the traceback goes to our log,
     # never to the client.
-    rid = request_id(request)
     log.exception("internal error", extra={"opc_request_id": rid})
     return error_response(OCIError(500, "InternalServerError",
                                    "Internal server error; see the local cloud log."), rid)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    return internal_error(request_id(request))
+
+
+class UnexpectedErrors:
+    """Answers an unexpected exception with the 500 and ends the call there.
+
+    Starlette's own handler for `Exception` sends the 500 and then re-raises, and the HTTP
+    server then closes the connection under the response it just wrote: a client can read
+    a connection reset instead of the 500. Here the exception stops, and the connection
+    stays usable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            if started:
+                raise  # nothing left to answer with: the server ends the connection
+            await internal_error(request_id(Request(scope)))(scope, receive, send)
