@@ -80,15 +80,17 @@ class RegistryImageBuilder:
     def __init__(self, cloud: RunningCloud, cache_dir: Path | None = None) -> None:
         from fastfn.deploy.image.tools import ImageToolMissing, require
 
+        # Raised while the target is made, before any call: a TargetError (the CLI's
+        # clear one-line failure), not a build failure.
         if not cloud.registry:
-            raise BuildError("the local cloud runs no registry: install docker-registry "
+            raise TargetError("the local cloud runs no registry: install docker-registry "
                              "(apt-get install docker-registry) and restart `fastfn cloud "
                              "up`, or deploy from the source folder with --set build=source")
         try:
             for tool in ("buildah", "skopeo"):
                 require(tool)
         except ImageToolMissing as exc:
-            raise BuildError(f"{exc}; or deploy from the source folder with "
+            raise TargetError(f"{exc}; or deploy from the source folder with "
                              "--set build=source") from None
         self.cloud = cloud
         self.cache_dir = cache_dir
