@@ -8,6 +8,8 @@ the server's CA read from the host file SMTP_CA_FILE names (bind-mounted read-on
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,9 +42,15 @@ def mailer_image(image_cloud: LocalCloud, image_phases: Phases) -> str:
 
 
 @pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[SMTPServer]:
-    with SMTPServer(tmp_path / "smtp") as server:
-        yield server
+def smtp() -> Iterator[SMTPServer]:
+    # Its CA outside /tmp (the instance's own tmpfs): the bind mount then lands on the
+    # image's read-only root, the harder case.
+    directory = Path(tempfile.mkdtemp(prefix="fastfn-smtp-", dir="/var/tmp"))
+    try:
+        with SMTPServer(directory) as server:
+            yield server
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _instance_bundle(cloud: LocalCloud, fn_id: str) -> dict[str, object]:
@@ -60,7 +68,8 @@ def test_upload_mails_the_report_from_the_mailer_image(
     management.update_function(applied.function_id, UpdateFunctionDetails(
         source_details=UpdateContainerImageFunctionSourceDetails(image=mailer_image)))
     fn = management.get_function(applied.function_id).data
-    assert fn.source_details.image == mailer_image and fn.source_details.image_digest.startswith("sha256:")
+    assert fn.source_details.image == mailer_image
+    assert fn.source_details.image_digest.startswith("sha256:")  # pinned from the registry
 
     report = gzip_report(rows=200)
     name = "reports/WeeklyCostsScheduledReport_20261120_0.csv.gz"
@@ -90,6 +99,7 @@ def test_upload_mails_the_report_from_the_mailer_image(
     assert bundle["root"]["readonly"] is True  # type: ignore[index]
     mounts = {m["destination"]: m for m in bundle["mounts"]}  # type: ignore[attr-defined]
     ca_dir = str(smtp.cert.parent)
+    assert not ca_dir.startswith("/tmp/")
     assert ca_dir in mounts and "ro" in mounts[ca_dir]["options"]
 
     delivered = wait_for(lambda: [d for d in cloud.event_deliveries()

@@ -34,15 +34,14 @@ from pathlib import Path
 from fastfn.deploy.container import dockerfile, platforms_for_shape
 from fastfn.deploy.errors import BuildError
 from fastfn.deploy.image.base import BaseSpec, ensure_base
+from fastfn.deploy.image.context import ALWAYS_IGNORE, DEFAULT_IGNORE, default_cache_dir
+from fastfn.deploy.image.key import content_key
 from fastfn.deploy.image.tools import ImageToolError, LineSink, can_run, host_arch, run
 from fastfn.deploy.image.wheelhouse import ensure_wheelhouse
 from fastfn.manifest import Manifest
 
 log = logging.getLogger("fastfn.deploy.image")
 
-DEFAULT_IGNORE = (".fastfn", ".git", ".venv", "venv", "__pycache__", "*.pyc",
-                  ".pytest_cache", "Dockerfile", ".dockerignore")
-ALWAYS_IGNORE = (".fastfn",)
 BUILD_KEY_LABEL = "org.fastfn.build-key"
 _STEP = re.compile(r"^(\[\d+/\d+\] )?STEP \d+/\d+: ")
 _CACHED = re.compile(r"^(\[\d+/\d+\] )?--> Using cache ")
@@ -90,17 +89,6 @@ class ImageBuild:
     @property
     def platforms(self) -> tuple[str, ...]:
         return tuple(f"linux/{image.arch}" for image in self.images)
-
-
-def default_cache_dir() -> Path:
-    """Wheelhouses and generated Dockerfiles: `$FASTFN_CACHE_DIR`, else ~/.cache/fastfn."""
-    import os
-
-    configured = os.environ.get("FASTFN_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "fastfn"
 
 
 def inspect_image(reference: str) -> dict[str, object]:
@@ -182,8 +170,6 @@ def build_image(service_dir: Path, manifest: Manifest, reference: str, *,
     if not runnable:
         raise BuildError(f"shape {resolved.shape} needs {', '.join(arches)}: "
                          + "; ".join(warnings))
-    from fastfn.deploy.image.key import content_key
-
     key = content_key(service_dir, manifest, stage=stage, cache_dir=cache_dir)
     is_index = len(arches) > 1
     images, python = [], ""
