@@ -17,6 +17,7 @@ from fastfn.localcloud.fn.platform import FnPlatform
 from fastfn.localcloud.postgres import DatabaseLogin
 
 from support.fn import short_socket_root
+from support.images import image_base, image_cloud, image_phases  # noqa: F401  (image tests)
 from support.items import items_function
 
 

@@ -12,8 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from fastfn.localcloud.oci import LocalCloud
 from fastfn.localcloud.postgres import DatabaseLogin
 from fastfn.manifest import load
 
+from support.images import Phases, build_and_push
 from support.items import EXAMPLES
 
 HELLO = Path(__file__).resolve().parents[1] / "images" / "service"
@@ -36,7 +35,6 @@ HELLO = Path(__file__).resolve().parents[1] / "images" / "service"
 # Two image builds (buildah, pip from the wheelhouse) and cold pulls: minutes on CI.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-TOOLS = ("buildah", "mmdebstrap", "skopeo", "umoci", "crun", "docker-registry")
 BODY = json.dumps({"name": "pen", "description": "blue"})
 
 
@@ -46,16 +44,6 @@ class Images:
     items: str  # local.ocir.io/... name of the items image (pushed)
     broken: str  # a small service importing psycopg_pool, absent from its requirements.txt
     broken_dir: Path
-
-
-def _build_and_push(service: Path, name: str, registry: str) -> str:
-    from fastfn.deploy.image.buildah import build_image, push_image
-    from fastfn.localcloud.registry import local_reference
-
-    reference = f"local.ocir.io/fastfnlocal/{name}:1"
-    built = build_image(service, load(service), f"localhost/fastfn-test/{name}:1")
-    push_image(built.reference, local_reference(reference, registry))
-    return reference
 
 
 def _broken_service(work: Path) -> Path:
@@ -71,25 +59,13 @@ def _broken_service(work: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def images() -> Iterator[Images]:
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"image tools not installed: {', '.join(missing)} (scripts/setup.sh)")
-    if os.geteuid() != 0:
-        pytest.skip("the image tests run buildah as root (as CI does)")
-    from fastfn.deploy.image.base import BaseSpec, ensure_base
-
-    ensure_base(BaseSpec())
-    work = Path(tempfile.mkdtemp(prefix="fastfn-image-run-"))
-    broken_dir = _broken_service(work)
-    try:
-        with LocalCloud(work / "cloud", registry=True) as cloud:
-            assert cloud.registry is not None
-            address = cloud.registry.address
-            yield Images(cloud, _build_and_push(EXAMPLES / "items", "items", address),
-                         _build_and_push(broken_dir, "hello-broken", address), broken_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def images(image_cloud: LocalCloud, image_phases: Phases,
+           tmp_path_factory: pytest.TempPathFactory) -> Images:
+    broken_dir = _broken_service(tmp_path_factory.mktemp("image-run"))
+    return Images(image_cloud,
+                  build_and_push(image_cloud, EXAMPLES / "items", "items", image_phases),
+                  build_and_push(image_cloud, broken_dir, "hello-broken", image_phases),
+                  broken_dir)
 
 
 def _function(cloud: LocalCloud, app_id: str, name: str, image: str,

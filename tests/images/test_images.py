@@ -19,12 +19,14 @@ from typer.testing import CliRunner
 from fastfn.cli import app
 from fastfn.deploy.image.base import KEY_LABEL, BaseImage, BaseSpec, ensure_base
 from fastfn.deploy.image.buildah import (
+    BUILD_KEY_LABEL,
     ImageBuild,
     build_image,
     inspect_image,
     push_image,
     remote_manifest,
 )
+from fastfn.deploy.image.key import content_key
 from fastfn.deploy.image.tools import ImageToolError, can_run
 from fastfn.deploy.steps import PENDING_DIGEST
 from fastfn.localcloud.oci import LocalCloud
@@ -65,6 +67,10 @@ def test_image_runs_fastfn_serve_as_uid_1000_with_bytecode(built: ImageBuild,
     assert config["config"]["User"] == "1000:1000"  # type: ignore[index]
     assert config["config"]["Cmd"] == ["fastfn", "serve", "app:app"]  # type: ignore[index]
     assert built.python == "3.11" and built.platforms == ("linux/amd64",)
+    # The build's content key travels with the image, as a label of its config.
+    labels = config["config"]["Labels"]  # type: ignore[index]
+    assert labels[BUILD_KEY_LABEL] == built.content_key
+    assert built.content_key == content_key(SERVICE, load(SERVICE))
     assert (mounted / "function/app.py").is_file()
     assert list((mounted / "function/__pycache__").glob("app.cpython-311.pyc"))
     site = mounted / "opt/venv/lib/python3.11/site-packages"
@@ -190,6 +196,40 @@ def test_plan_pushes_nothing_and_knows_an_unchanged_image_by_its_content_key(
             assert functions.get_function(fn_id).data.source_details.image_digest == new_digest
         finally:
             extra.unlink()
+
+
+def test_redeploy_without_deploy_state_reads_the_build_key_from_the_registry(
+        built: ImageBuild, service_copy: Path, tmp_path: Path) -> None:
+    state = tmp_path / "cloud"
+    deploy_state = service_copy / ".fastfn" / "deploy"
+    with LocalCloud(state, registry=True) as cloud:
+        assert cloud.registry is not None
+        where = ("--cloud-state", str(state))
+        digest = _cli("deploy", str(service_copy), *where)["image"]["digest"]
+        shutil.rmtree(deploy_state)  # a fresh clone, another machine, state lost
+
+        # The function's image at its digest carries this build's key: nothing to do.
+        again = _cli("plan", str(service_copy), *where)
+        assert again["calls"] == [] and again["artifact"]["digest"] == digest
+        assert _cli("deploy", str(service_copy), *where)["mutating_calls"] == 0
+        recorded = json.loads((deploy_state / "default.json").read_text())
+        assert recorded["digest"] == digest  # state written again, with the key
+        assert recorded["build_key"] == built.content_key
+
+        # Without state, a code change is still a new image: pushed, one update.
+        shutil.rmtree(deploy_state)
+        extra = service_copy / "extra.py"
+        extra.write_text("ANSWER = 42\n")
+        try:
+            changed = _cli("plan", str(service_copy), *where)
+            assert [c["operation"] for c in changed["calls"]] == ["push_image",
+                                                                  "update_function"]
+            redeployed = _cli("deploy", str(service_copy), *where)
+            assert redeployed["image"]["digest"] not in (digest, PENDING_DIGEST)
+            assert redeployed["mutating_calls"] == 1  # update_function (the push is no API call)
+        finally:
+            extra.unlink()
+            shutil.rmtree(deploy_state, ignore_errors=True)
 
 
 def test_x86_arm_shape_gives_an_index_of_what_this_machine_can_build(

@@ -10,7 +10,10 @@ runs `buildah bud --isolation chroot --layers` with the service directory as con
 `BASE_IMAGE` set to the Debian-built base and pip pointed at the wheelhouse mounted
 read-only for RUN steps.
 Layers are cached by buildah: an unchanged service reuses every step (`cached_steps`
-counts buildah's "Using cache" lines).
+counts buildah's "Using cache" lines). The image's config carries the build's content key
+(`deploy/image/key.py`) as the label `BUILD_KEY_LABEL`, so what an image in a registry
+was built from can be read back from the registry alone (a redeploy without deploy state
+knows an unchanged image).
 
 Architectures follow the application shape. A platform this machine cannot run
 (another CPU without binfmt + qemu-user) is skipped with a warning naming the package;
@@ -31,15 +34,15 @@ from pathlib import Path
 from fastfn.deploy.container import dockerfile, platforms_for_shape
 from fastfn.deploy.errors import BuildError
 from fastfn.deploy.image.base import BaseSpec, ensure_base
+from fastfn.deploy.image.context import ALWAYS_IGNORE, DEFAULT_IGNORE, default_cache_dir
+from fastfn.deploy.image.key import content_key
 from fastfn.deploy.image.tools import ImageToolError, LineSink, can_run, host_arch, run
 from fastfn.deploy.image.wheelhouse import ensure_wheelhouse
 from fastfn.manifest import Manifest
 
 log = logging.getLogger("fastfn.deploy.image")
 
-DEFAULT_IGNORE = (".fastfn", ".git", ".venv", "venv", "__pycache__", "*.pyc",
-                  ".pytest_cache", "Dockerfile", ".dockerignore")
-ALWAYS_IGNORE = (".fastfn",)
+BUILD_KEY_LABEL = "org.fastfn.build-key"
 _STEP = re.compile(r"^(\[\d+/\d+\] )?STEP \d+/\d+: ")
 _CACHED = re.compile(r"^(\[\d+/\d+\] )?--> Using cache ")
 
@@ -61,6 +64,7 @@ class ImageBuild:
     images: tuple[PlatformImage, ...]
     is_index: bool
     warnings: tuple[str, ...] = field(default=())
+    content_key: str = ""  # the BUILD_KEY_LABEL of each platform image
 
     @property
     def image_id(self) -> str:
@@ -87,17 +91,6 @@ class ImageBuild:
         return tuple(f"linux/{image.arch}" for image in self.images)
 
 
-def default_cache_dir() -> Path:
-    """Wheelhouses and generated Dockerfiles: `$FASTFN_CACHE_DIR`, else ~/.cache/fastfn."""
-    import os
-
-    configured = os.environ.get("FASTFN_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "fastfn"
-
-
 def inspect_image(reference: str) -> dict[str, object]:
     """buildah's view of a local image: id, OCI config and manifest."""
     out = run(["buildah", "inspect", "--type", "image", reference],
@@ -118,7 +111,7 @@ def _ignore_file(service_dir: Path, files: Path) -> Path:
 
 
 def _platform_build(service_dir: Path, manifest: Manifest, reference: str, arch: str,
-                    cache_dir: Path, on_line: LineSink | None,
+                    cache_dir: Path, on_line: LineSink | None, key: str,
                     no_cache: bool = False) -> tuple[PlatformImage, str]:
     base = ensure_base(BaseSpec(arch=arch), on_line=on_line)
     house = ensure_wheelhouse(service_dir / "requirements.txt", python=base.python,
@@ -132,7 +125,8 @@ def _platform_build(service_dir: Path, manifest: Manifest, reference: str, arch:
             "--build-arg", f"BASE_IMAGE={base.reference}",
             "--build-arg", f"PIP_INSTALL_OPTIONS=--no-index --find-links "
                            f"/wheels/{house.digest}",
-            "--volume", f"{house.path}:/wheels/{house.digest}:ro"]
+            "--volume", f"{house.path}:/wheels/{house.digest}:ro",
+            "--label", f"{BUILD_KEY_LABEL}={key}"]
     argv += ["--ignorefile", str(_ignore_file(service_dir, files))]
     if no_cache:
         argv.append("--no-cache")
@@ -176,19 +170,20 @@ def build_image(service_dir: Path, manifest: Manifest, reference: str, *,
     if not runnable:
         raise BuildError(f"shape {resolved.shape} needs {', '.join(arches)}: "
                          + "; ".join(warnings))
+    key = content_key(service_dir, manifest, stage=stage, cache_dir=cache_dir)
     is_index = len(arches) > 1
     images, python = [], ""
     for arch in runnable:
         target = f"{reference}-{arch}" if is_index else reference
         image, python = _platform_build(service_dir, manifest, target, arch, cache_dir,
-                                        on_line, no_cache)
+                                        on_line, key, no_cache)
         images.append(image)
     if is_index:
         _manifest_list(reference, [image.image_id for image in images])
     for warning in warnings:
         log.warning("%s", warning)
     return ImageBuild(reference=reference, python=python, images=tuple(images),
-                      is_index=is_index, warnings=warnings)
+                      is_index=is_index, warnings=warnings, content_key=key)
 
 
 def _manifest_list(reference: str, image_ids: list[str]) -> None:
@@ -224,3 +219,15 @@ def remote_manifest(reference: str, *, tls_verify: bool = False,
         argv.append("--raw")
     out = run([*argv, f"docker://{reference}"], what=f"skopeo inspect {reference}")
     return json.loads(out)  # type: ignore[no-any-return]
+
+
+def remote_label(reference: str, label: str, *, tls_verify: bool = False) -> str | None:
+    """A label of the image a registry serves for `reference` (for an index, the image of
+    this machine's platform, as skopeo picks it); None when it has none or the registry
+    serves no such image (a read, nothing written)."""
+    try:
+        labels = remote_manifest(reference, tls_verify=tls_verify, raw=False).get("Labels")
+    except ImageToolError:
+        return None
+    value = labels.get(label) if isinstance(labels, dict) else None
+    return value if isinstance(value, str) else None

@@ -5,7 +5,7 @@
 A registry names an image's digest only after a push, and a plan makes no remote
 writes, so a plan cannot know the digest of an image it has not pushed. What it can know
 is what the build is made of: the files of the build context (the service directory less
-what its `.dockerignore`, else `buildah.DEFAULT_IGNORE`, leaves out, and never
+what its `.dockerignore`, else `context.DEFAULT_IGNORE`, leaves out, and never
 `.fastfn/`), the generated Dockerfile, and for each platform the base image's id and the
 wheelhouse's digest. Deploy records the key with the digest; the next plan with the same
 key reuses that digest, a different key is "new image (digest after push)".
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fastfn.deploy.container import dockerfile, platforms_for_shape
 from fastfn.deploy.image.base import BaseSpec, ensure_base
+from fastfn.deploy.image.context import ALWAYS_IGNORE, DEFAULT_IGNORE, default_cache_dir
 from fastfn.deploy.image.tools import can_run
 from fastfn.deploy.image.wheelhouse import ensure_wheelhouse
 from fastfn.manifest import Manifest
@@ -32,8 +33,6 @@ KEY_VERSION = "v1"
 
 
 def ignore_patterns(service_dir: Path) -> list[str]:
-    from fastfn.deploy.image.buildah import ALWAYS_IGNORE, DEFAULT_IGNORE
-
     own = service_dir / ".dockerignore"
     lines = own.read_text().splitlines() if own.is_file() else list(DEFAULT_IGNORE)
     patterns = [line.strip().strip("/") for line in lines]
@@ -65,8 +64,6 @@ def context_digest(service_dir: Path) -> str:
 def content_key(service_dir: Path, manifest: Manifest, *, stage: str | None = None,
                 cache_dir: Path | None = None) -> str:
     """The key of the image `build_image` makes from this service; see the module doc."""
-    from fastfn.deploy.image.buildah import default_cache_dir
-
     service_dir = Path(service_dir).resolve()
     cache_dir = Path(cache_dir or default_cache_dir())
     parts = [KEY_VERSION, context_digest(service_dir), dockerfile(manifest)]

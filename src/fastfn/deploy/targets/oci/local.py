@@ -74,21 +74,26 @@ class RegistryImageBuilder:
     `build` computes the build's content key (`deploy/image/key.py`: context, Dockerfile,
     base, wheelhouse): the key deploy state recorded with a digest the registry still
     serves gives that digest (unchanged: nothing to push); any other is a new image whose
-    digest is `PENDING_DIGEST`. `push` (run by apply only) builds, cached by layer, and
-    pushes, returning the registry's digest."""
+    digest is `PENDING_DIGEST`, unless the function already runs it: without deploy
+    state (removed, or another machine) `deployed_if_same` reads the label the build
+    puts on the image (`BUILD_KEY_LABEL`) at the function's digest, and a match is the
+    unchanged image. `push` (run by apply only) builds, cached by layer, and pushes,
+    returning the registry's digest."""
 
     def __init__(self, cloud: RunningCloud, cache_dir: Path | None = None) -> None:
         from fastfn.deploy.image.tools import ImageToolMissing, require
 
+        # Raised while the target is made, before any call: a TargetError (the CLI's
+        # clear one-line failure), not a build failure.
         if not cloud.registry:
-            raise BuildError("the local cloud runs no registry: install docker-registry "
+            raise TargetError("the local cloud runs no registry: install docker-registry "
                              "(apt-get install docker-registry) and restart `fastfn cloud "
                              "up`, or deploy from the source folder with --set build=source")
         try:
             for tool in ("buildah", "skopeo"):
                 require(tool)
         except ImageToolMissing as exc:
-            raise BuildError(f"{exc}; or deploy from the source folder with "
+            raise TargetError(f"{exc}; or deploy from the source folder with "
                              "--set build=source") from None
         self.cloud = cloud
         self.cache_dir = cache_dir
@@ -135,6 +140,22 @@ class RegistryImageBuilder:
                 and known.digest and self._served(image, known.digest)):
             return Artifact(image=image, digest=known.digest, content_key=key)
         return Artifact(image=image, digest=PENDING_DIGEST, content_key=key)
+
+    def deployed_if_same(self, built: Artifact, image: str | None,
+                         digest: str | None) -> Artifact | None:
+        """The function's current image (`image@digest`, as observed) when it is this
+        build: the same name, and the registry's image there carries the build's content
+        key as its `BUILD_KEY_LABEL` (a read of the registry). None otherwise."""
+        from fastfn.deploy.image.buildah import BUILD_KEY_LABEL, remote_label
+        from fastfn.localcloud.registry import local_reference
+
+        if not (built.content_key and image == built.image and digest
+                and digest.startswith("sha256:")):
+            return None
+        repository = local_reference(image, self.cloud.registry).rsplit(":", 1)[0]
+        if remote_label(f"{repository}@{digest}", BUILD_KEY_LABEL) != built.content_key:
+            return None
+        return Artifact(image=image, digest=digest, content_key=built.content_key)
 
     def push(self, step: Push) -> str:
         from fastfn.deploy.image.buildah import build_image, push_image

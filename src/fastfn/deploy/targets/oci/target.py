@@ -14,7 +14,7 @@ from fastfn.deploy.build import ImageBuilder, PrebuiltImage
 from fastfn.deploy.errors import BuildError, TargetError
 from fastfn.deploy.leases.oci_object_storage import ObjectStorageLeases
 from fastfn.deploy.plan import Mode, Plan, PlanOptions, SettingChange
-from fastfn.deploy.steps import Artifact, Call, Push, Step
+from fastfn.deploy.steps import PENDING_DIGEST, Artifact, Call, Push, Step
 from fastfn.deploy.targets.oci import plan as planner
 from fastfn.deploy.targets.oci.apply import apply_call
 from fastfn.deploy.targets.oci.models import DesiredService, TargetSettings, desired_service
@@ -66,7 +66,18 @@ class OciFunctionsTarget:
         return desired_service(manifest, service_dir, stage, self.settings)
 
     def build(self, desired: DesiredService) -> Artifact:
-        return self.builder.build(desired)
+        built = self.builder.build(desired)
+        reuse = getattr(self.builder, "deployed_if_same", None)
+        if built.digest != PENDING_DIGEST or reuse is None:
+            return built
+        # A new image as far as deploy state knows (none, or another key): the function's
+        # current image may still be this very build (state removed, another machine).
+        fn = self.observe(desired).function
+        if fn is None:
+            return built
+        found: Artifact | None = reuse(built, fn.settings.get("image"),
+                                       fn.settings.get("image_digest"))
+        return found or built
 
     def plan(self, desired: DesiredService, artifact: Artifact | None, observed: Observed,
              mode: Mode = "full", options: PlanOptions | None = None) -> Plan:

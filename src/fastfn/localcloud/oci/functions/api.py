@@ -188,12 +188,13 @@ class Functions(FunctionRunner, WorkRequests):
         return self._changed(request, version, None, work)
 
 
-    def _pin_digest(self, source: SourceDetails, shape: str) -> dict[str, Any]:
+    async def _pin_digest(self, source: SourceDetails, shape: str) -> dict[str, Any]:
         # Like the real service, a function is pinned to the digest its tag has at
         # create/update time when the image is known; an image in the registry with no
         # manifest for the application's shape is refused then, as OCI refuses it at
         # deploy time (PLATFORM_FACTS §4). One not (yet) in the registry is accepted: its
-        # invoke fails to pull.
+        # invoke fails to pull. The registry is asked from a worker thread, outside any
+        # store transaction.
         details = source.wire()
         record = self.images.resolve(source.image, source.image_digest)
         if record is not None:
@@ -206,9 +207,11 @@ class Functions(FunctionRunner, WorkRequests):
             )
 
             try:
-                resolved = self.registry.resolve(source.image, source.image_digest, shape)
+                resolved = await asyncio.to_thread(self.registry.resolve, source.image,
+                                                   source.image_digest, shape)
             except PullFailure as exc:
-                offered = self.registry.architectures(source.image, source.image_digest)
+                offered = await asyncio.to_thread(self.registry.architectures,
+                                                  source.image, source.image_digest)
                 if offered and not set(offered) & set(SHAPE_ARCHITECTURES.get(shape, ())):
                     arch = offered[0] if len(offered) == 1 else ", ".join(offered)
                     raise invalid(f"Function's image architecture '{arch}' is incompatible "
@@ -230,12 +233,13 @@ class Functions(FunctionRunner, WorkRequests):
         if app is None:
             raise OCIError(400, "RelatedResourceNotAuthorizedOrNotFound",
                            f"Application {application_id} not found.")
+        pinned = await self._pin_digest(source, app["shape"])
         stamp = rfc3339(now())
         fn = {
             "id": ocid("fnfunc", self.ctx.identity.region),
             "displayName": display_name, "lifecycleState": "ACTIVE",
             "applicationId": app["id"], "compartmentId": app["compartmentId"],
-            "sourceDetails": self._pin_digest(source, app["shape"]), "shape": app["shape"],
+            "sourceDetails": pinned, "shape": app["shape"],
             "memoryInMBs": details.memory_in_mbs, "config": details.config or {},
             "timeoutInSeconds": details.timeout_in_seconds or 30,
             "detachedModeTimeoutInSeconds": details.detached_mode_timeout_in_seconds,
@@ -285,13 +289,18 @@ class Functions(FunctionRunner, WorkRequests):
     async def update_function(self, request: Request) -> Response:
         version = self._version(request)
         details = await parse_body(request, update_model(version))
+        image, digest = details.image_change()
+        pinned = None
+        if image is not None:  # resolved before the transaction: the registry may be slow
+            current = self.function(request.path_params["id"])
+            _check_if_match(request, current["timeUpdated"])
+            pinned = await self._pin_digest(SourceDetails(image=image, image_digest=digest),
+                                            current["shape"])
         with self.ctx.store.transaction() as store:
             fn = self.function(request.path_params["id"])
             _check_if_match(request, fn["timeUpdated"])
-            image, digest = details.image_change()
-            if image is not None:
-                fn["sourceDetails"] = self._pin_digest(
-                    SourceDetails(image=image, image_digest=digest), fn["shape"])
+            if pinned is not None:
+                fn["sourceDetails"] = pinned
             elif digest is not None:  # a new digest for the same image
                 fn["sourceDetails"] = {**fn["sourceDetails"], "imageDigest": digest}
             fn.update(details.settings())
@@ -340,7 +349,7 @@ class Functions(FunctionRunner, WorkRequests):
                                                         "application/octet-stream"))]
         if invoke_type == "detached":
             try:
-                self.spec(fn)  # an image that cannot be pulled fails the call itself
+                await self.spec(fn)  # an image that cannot be pulled fails the call itself
             except InvokeFailure as exc:
                 raise OCIError(exc.status, exc.code, exc.message) from None
             timeout = fn.get("detachedModeTimeoutInSeconds")

@@ -128,7 +128,7 @@ class FunctionRunner:
 
     # -- invoke --------------------------------------------------------------------------
 
-    def spec(self, fn: dict[str, Any]) -> FunctionSpec:
+    async def spec(self, fn: dict[str, Any]) -> FunctionSpec:
         from fastfn.localcloud.fn.platform import FunctionSpec
 
         app = self.ctx.store.get(APPLICATION, fn["applicationId"])
@@ -138,8 +138,9 @@ class FunctionRunner:
         if failure is not None:
             raise failure
         source = fn["sourceDetails"]
-        snapshot, pulled = self.resolve_image(source["image"], source.get("imageDigest"),
-                                              app.get("shape") or "GENERIC_X86")
+        snapshot, pulled = await self.resolve_image(source["image"],
+                                                    source.get("imageDigest"),
+                                                    app.get("shape") or "GENERIC_X86")
         spec = FunctionSpec(
             fn_id=fn["id"], fn_name=fn["displayName"], app_id=app["id"],
             app_name=app["displayName"], source_dir=self.ctx.state_dir, app="",
@@ -154,10 +155,12 @@ class FunctionRunner:
                                                        snapshot.command)
         return spec
 
-    def resolve_image(self, image: str, digest: str | None, shape: str
-                      ) -> tuple[ImageRecord | None, ResolvedImage | None]:
+    async def resolve_image(self, image: str, digest: str | None, shape: str
+                            ) -> tuple[ImageRecord | None, ResolvedImage | None]:
         """The image store's snapshot, else the registry's image for the shape; what
-        cannot be pulled is OCI's 502 FunctionInvokeImageNotAvailable (cause logged)."""
+        cannot be pulled is OCI's 502 FunctionInvokeImageNotAvailable (cause logged).
+        The registry is asked from a worker thread: a slow registry does not hold up the
+        cloud's other calls."""
         snapshot = self.images.resolve(image, digest)
         if snapshot is not None:
             return snapshot, None
@@ -165,7 +168,8 @@ class FunctionRunner:
             from fastfn.localcloud.oci.functions.resolve import PullFailure
 
             try:
-                return None, self.registry.resolve(image, digest, shape)
+                return None, await asyncio.to_thread(self.registry.resolve, image, digest,
+                                                     shape)
             except PullFailure as exc:
                 log.warning("invoke refused: %s: %s", IMAGE_NOT_AVAILABLE[0], exc)
                 raise InvokeFailure(502, *IMAGE_NOT_AVAILABLE) from None
@@ -180,7 +184,7 @@ class FunctionRunner:
         if fn is None:
             raise InvokeFailure(404, "NotAuthorizedOrNotFound",
                             "Authorization failed or requested function not found.")
-        spec = self.spec(fn)
+        spec = await self.spec(fn)
         if timeout_s is not None:
             spec.timeout_s = timeout_s
         response = await self.platform().invoke(spec, body, headers)
