@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_IGNORE = (".fastfn", ".git", ".venv", "venv", "__pycache__", "*.pyc",
+DEFAULT_IGNORE = (".fastfn", ".git", ".venv", "venv", "**/__pycache__", "**/*.pyc",
                   ".pytest_cache", "Dockerfile", ".dockerignore")
 ALWAYS_IGNORE = (".fastfn",)  # deploy state and locks are written there during a build
 

@@ -35,7 +35,8 @@ KEY_VERSION = "v1"
 def ignore_patterns(service_dir: Path) -> list[str]:
     own = service_dir / ".dockerignore"
     lines = own.read_text().splitlines() if own.is_file() else list(DEFAULT_IGNORE)
-    patterns = [line.strip().strip("/") for line in lines]
+    # Matched at any depth below (`_ignored`), which is what a leading `**/` says.
+    patterns = [line.strip().strip("/").removeprefix("**/") for line in lines]
     return [p for p in [*patterns, *ALWAYS_IGNORE] if p and not p.startswith(("#", "!"))]
 
 
