@@ -26,6 +26,7 @@ from support.mailer import (
     PASSWORD,
     USER,
     SMTPServer,
+    assert_report_mail,
     deploy,
     free_port,
     gzip_report,
@@ -126,23 +127,7 @@ def test_upload_mails_the_report_with_the_attachment_byte_identical(
     name = "reports/WeeklyCostsScheduledReport_20261120_0.csv.gz"
     etag = upload(cloud, name, report)
 
-    received = smtp.wait_for(1)[0]
-    assert received.tls and received.authenticated  # STARTTLS, then AUTH
-    assert received.mail_from == "reports@example.com"
-    assert received.rcpt_tos == ["finance@example.com", "ops@example.com"]
-    message = received.message()
-    assert message["Subject"] == "OCI usage report: WeeklyCostsScheduledReport_20261120_0.csv.gz"
-    assert message["Message-ID"] == f"<usage-report.{etag}@fastfn.mailer>"
-    attachments = list(message.iter_attachments())
-    assert len(attachments) == 1
-    assert attachments[0].get_content_type() == "application/gzip"
-    assert attachments[0].get_filename() == "WeeklyCostsScheduledReport_20261120_0.csv.gz"
-    assert attachments[0].get_content() == report  # byte-identical
-    body = message.get_body(("plain",)).get_content()
-    assert "Rows: 200" in body
-    # 200 rows of (i % 7) + 0.25: the total the summary must find.
-    assert f"Total cost: {sum((i % 7) + 0.25 for i in range(200)):.2f} USD" in body
-    assert "Top services by cost:" in body and "COMPUTE" in body
+    assert_report_mail(smtp.wait_for(1)[0], name, etag, report, rows=200)
 
     delivered = finished(cloud)
     assert [(d["state"], d["attempts"]) for d in delivered] == [("DELIVERED", 1)]

@@ -26,6 +26,7 @@ from support.mailer import (
     PASSWORD,
     USER,
     SMTPServer,
+    assert_report_mail,
     deploy,
     gzip_report,
 )
@@ -76,21 +77,8 @@ def test_upload_mails_the_report_from_the_mailer_image(
     storage = cloud.client(oci.object_storage.ObjectStorageClient)
     etag = storage.put_object(cloud.namespace, BUCKET, name, report).headers["etag"]
 
-    received = smtp.wait_for(1, timeout=300)[0]  # a cold pull and start of the image
-    assert received.tls and received.authenticated  # STARTTLS with the mounted CA, AUTH
-    assert received.mail_from == "reports@example.com"
-    assert received.rcpt_tos == ["finance@example.com", "ops@example.com"]
-    message = received.message()
-    assert message["Subject"] == "OCI usage report: WeeklyCostsScheduledReport_20261120_0.csv.gz"
-    assert message["Message-ID"] == f"<usage-report.{etag}@fastfn.mailer>"
-    attachments = list(message.iter_attachments())
-    assert [a.get_filename() for a in attachments] == [
-        "WeeklyCostsScheduledReport_20261120_0.csv.gz"]
-    assert attachments[0].get_content() == report  # byte-identical
-    body = message.get_body(("plain",)).get_content()
-    assert "Rows: 200" in body
-    assert f"Total cost: {sum((i % 7) + 0.25 for i in range(200)):.2f} USD" in body
-    assert "Top services by cost:" in body and "COMPUTE" in body
+    # A cold pull and start of the image; STARTTLS with the mounted CA, then AUTH.
+    assert_report_mail(smtp.wait_for(1, timeout=300)[0], name, etag, report, rows=200)
 
     # It was the image that ran: crun's bundle, uid 1000, read-only root, and the CA's
     # host directory bind-mounted read-only.

@@ -94,3 +94,26 @@ def deploy(cloud: Any, smtp: Any, password: str = PASSWORD,
                  "SMTP_RETRY_BUDGET_S": "1", **(smtp.config() if smtp else {}), **config}
     return setup.apply(setup.Target.from_cloud(cloud), overrides=overrides,
                        secret_values={"SMTP_USERNAME": USER, "SMTP_PASSWORD": password})
+
+
+def assert_report_mail(received: Any, name: str, etag: str, report: bytes, rows: int) -> None:
+    """The summary mail seed 003 expects for `report` (made by `gzip_report(rows)`), as the
+    local SMTP server received it: STARTTLS then AUTH, the recipients, the subject, the
+    Message-ID from the ETag, the report attached byte for byte, and its summary."""
+    base = name.rsplit("/", 1)[-1]
+    assert received.tls and received.authenticated
+    assert received.mail_from == "reports@example.com"
+    assert received.rcpt_tos == ["finance@example.com", "ops@example.com"]
+    message = received.message()
+    assert message["Subject"] == f"OCI usage report: {base}"
+    assert message["Message-ID"] == f"<usage-report.{etag}@fastfn.mailer>"
+    attachments = list(message.iter_attachments())
+    assert len(attachments) == 1
+    assert attachments[0].get_content_type() == "application/gzip"
+    assert attachments[0].get_filename() == base
+    assert attachments[0].get_content() == report  # byte-identical
+    body = message.get_body(("plain",)).get_content()
+    assert f"Rows: {rows}" in body
+    # Rows of (i % 7) + 0.25 (report_csv): the total the summary must find.
+    assert f"Total cost: {sum((i % 7) + 0.25 for i in range(rows)):.2f} USD" in body
+    assert "Top services by cost:" in body and "COMPUTE" in body
