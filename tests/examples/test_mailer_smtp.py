@@ -163,50 +163,49 @@ class SwallowedReply:
         return reply
 
 
+PLAIN = b"From: reports@example.com\r\nTo: ops@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+
+
+def send_unanswered(server: SMTPServer, timeout_s: float, budget_s: float) -> SMTPError:
+    """Send PLAIN to `server` while it withholds its reply to the first end of DATA
+    (SwallowedReply); the error the send raised."""
+    swallowing = SwallowedReply(server)
+    settings = dataclasses.replace(BASE, smtp_port=server.port,
+                                   smtp_ca_file=str(server.cert), smtp_timeout_s=timeout_s)
+    try:
+        with pytest.raises(SMTPError) as raised:
+            asyncio.run(smtp.send(settings, PLAIN, Secret(USER), Secret(PASSWORD), budget_s))
+    finally:
+        swallowing.over.set()
+    return raised.value
+
+
 def test_no_answer_to_the_end_of_data_is_not_retried(tmp_path: Path) -> None:
-    message = b"From: reports@example.com\r\nTo: ops@example.com\r\nSubject: x\r\n\r\nbody\r\n"
     with SMTPServer(tmp_path, user=USER, password=PASSWORD) as server:
-        swallowing = SwallowedReply(server)
-        settings = dataclasses.replace(BASE, smtp_port=server.port,
-                                       smtp_ca_file=str(server.cert), smtp_timeout_s=1.0)
-        try:
-            # A budget with room for several more attempts: none may be made.
-            with pytest.raises(SMTPError) as raised:
-                asyncio.run(smtp.send(settings, message, Secret(USER), Secret(PASSWORD), 8))
-        finally:
-            swallowing.over.set()
-        error = raised.value
+        # A budget with room for several more attempts: none may be made.
+        error = send_unanswered(server, timeout_s=1.0, budget_s=8)
         assert error.outcome_unknown and error.retryable
         assert "may have been accepted" in error.message
         assert len(server.messages) == 1
 
 
 def test_the_deadline_after_the_end_of_data_is_an_unknown_outcome(tmp_path: Path) -> None:
-    message = b"From: reports@example.com\r\nTo: ops@example.com\r\nSubject: x\r\n\r\nbody\r\n"
     with SMTPServer(tmp_path, user=USER, password=PASSWORD) as server:
-        swallowing = SwallowedReply(server)
-        # Each read may wait 30 s: the overall deadline (2 s) is what ends the wait.
-        settings = dataclasses.replace(BASE, smtp_port=server.port,
-                                       smtp_ca_file=str(server.cert), smtp_timeout_s=30.0)
         started = time.monotonic()
-        try:
-            with pytest.raises(SMTPError) as raised:
-                asyncio.run(smtp.send(settings, message, Secret(USER), Secret(PASSWORD), 2))
-        finally:
-            swallowing.over.set()
+        # Each read may wait 30 s: the overall deadline (2 s) is what ends the wait.
+        error = send_unanswered(server, timeout_s=30.0, budget_s=2)
         assert time.monotonic() - started < 12
-        assert raised.value.outcome_unknown
-        assert "deadline" in raised.value.message
+        assert error.outcome_unknown
+        assert "deadline" in error.message
         assert len(server.messages) == 1
 
 
 def test_a_refusal_after_the_end_of_data_is_a_known_outcome(tmp_path: Path) -> None:
     """A 451 to the end of DATA is an answer: retried at once on a fresh connection."""
-    message = b"From: reports@example.com\r\nTo: ops@example.com\r\nSubject: x\r\n\r\nbody\r\n"
     with SMTPServer(tmp_path, user=USER, password=PASSWORD) as server:
         server.handler.transient_failures = 1
         settings = dataclasses.replace(BASE, smtp_port=server.port,
                                        smtp_ca_file=str(server.cert))
-        refused = asyncio.run(smtp.send(settings, message, Secret(USER), Secret(PASSWORD), 10))
+        refused = asyncio.run(smtp.send(settings, PLAIN, Secret(USER), Secret(PASSWORD), 10))
         assert refused == {}
         assert len(server.wait_for(1, timeout=30)) == 1
